@@ -1,0 +1,255 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/motifcep/motif/alert"
+	"github.com/motifcep/motif/event"
+	"github.com/motifcep/motif/eventtime"
+	"github.com/motifcep/motif/nfa"
+	"github.com/motifcep/motif/pattern"
+)
+
+// Config tunes an Engine. The zero value is usable.
+type Config struct {
+	// OutOfOrderness bounds how late an event may arrive: the watermark is
+	// the largest event time seen minus it (default 0).
+	OutOfOrderness time.Duration
+	// DefaultWithin is the window of patterns that give none (default 24h).
+	DefaultWithin time.Duration
+	// MaxPartialMatches caps the partial matches of one key of one pattern
+	// (default nfa.DefaultMaxRuns).
+	MaxPartialMatches int
+	// Version returns the version of a pattern; nil means 1 for all.
+	Version func(name string) int
+	// Now stamps detected_at; nil means time.Now.
+	Now func() time.Time
+	// Logger receives warnings (never one per event); nil discards.
+	Logger *slog.Logger
+	// Recycle receives every event the engine is done with (matched and not
+	// kept by any partial match, invalid, or late), for reuse by the
+	// producer; it may be called from Push and Close only. Nil keeps them in
+	// the engine's own pool (NewEvent).
+	Recycle func(*event.Event)
+}
+
+// Stats counts what the engine did.
+type Stats struct {
+	Events     uint64 // events accepted (valid, not late)
+	Invalid    uint64 // events rejected by validation
+	Late       uint64 // events older than the watermark
+	Alerts     uint64 // alerts emitted
+	Suppressed uint64 // alerts dropped by suppress
+	Duplicates uint64 // alerts dropped because an identical one was just emitted
+}
+
+// Sink receives what the engine produces. Alert is called for every alert,
+// in emission order; Late for every late event. Neither may keep a after
+// returning unless it copies it.
+type Sink interface {
+	Alert(a *alert.Alert)
+	Late(e *event.Event, watermark int64)
+}
+
+// ErrInvalidEvent wraps every validation failure.
+var ErrInvalidEvent = errors.New("invalid event")
+
+// Engine runs a set of patterns over one event-time-ordered stream. It is
+// not safe for concurrent use.
+type Engine struct {
+	cfg      Config
+	schema   *event.Schema
+	patterns []*patternRT
+	byType   map[string][]*patternRT
+	anyType  []*patternRT
+	shapes   map[string]*shape
+	sorter   *eventtime.Sorter
+	timers   timerHeap
+	sink     Sink
+	pool     []*event.Event
+	Stats    Stats
+	warned   map[string]bool
+}
+
+// New compiles the patterns of a checked set.
+func New(set *pattern.Set, cfg Config, sink Sink) (*Engine, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	e := &Engine{
+		cfg:    cfg,
+		schema: event.NewSchema(),
+		byType: map[string][]*patternRT{},
+		sorter: eventtime.NewSorter(cfg.OutOfOrderness),
+		sink:   sink,
+		warned: map[string]bool{},
+	}
+	for i, p := range set.Patterns {
+		version := 1
+		if cfg.Version != nil {
+			version = cfg.Version(p.Name.Name)
+		}
+		prog, err := nfa.Compile(p, nfa.Options{
+			Schema:        e.schema,
+			DefaultWithin: cfg.DefaultWithin,
+			MaxRuns:       cfg.MaxPartialMatches,
+			Version:       version,
+		})
+		if err != nil {
+			return nil, err
+		}
+		rt := &patternRT{idx: i, prog: prog, m: nfa.NewMatcher(prog), keys: map[string]*keyState{}}
+		e.patterns = append(e.patterns, rt)
+		if prog.Types == nil {
+			e.anyType = append(e.anyType, rt)
+			continue
+		}
+		for _, t := range prog.Types {
+			e.byType[t] = append(e.byType[t], rt)
+		}
+	}
+	for t, list := range e.byType {
+		e.byType[t] = append(list, e.anyType...)
+	}
+	e.shapes = compileShapes(set, e.schema)
+	return e, nil
+}
+
+// Schema returns the slots events must be decoded into.
+func (e *Engine) Schema() *event.Schema { return e.schema }
+
+// Watermark returns the current watermark.
+func (e *Engine) Watermark() int64 { return e.sorter.Watermark() }
+
+// NewEvent returns an event to decode into, recycled when possible. Pass it
+// to Push, or to Release if it is not pushed.
+func (e *Engine) NewEvent() *event.Event {
+	if n := len(e.pool); n > 0 {
+		ev := e.pool[n-1]
+		e.pool = e.pool[:n-1]
+		return ev
+	}
+	return &event.Event{}
+}
+
+// Release hands back an event the engine is done with (see Config.Recycle).
+func (e *Engine) Release(ev *event.Event) {
+	if e.cfg.Recycle != nil {
+		e.cfg.Recycle(ev)
+		return
+	}
+	e.pool = append(e.pool, ev)
+}
+
+// Validate checks an event against the declared event types and the key
+// fields of the patterns that see it.
+func (e *Engine) Validate(ev *event.Event) error {
+	if sh := e.shapes[ev.Type]; sh != nil {
+		if err := sh.check(ev); err != nil {
+			return err
+		}
+	}
+	for _, rt := range e.routes(ev.Type) {
+		for i, slot := range rt.prog.KeySlots {
+			if ev.Field(slot).IsNull() {
+				return fmt.Errorf("%w: missing key field %q (pattern %s)", ErrInvalidEvent, rt.prog.KeyPaths[i], rt.prog.Name)
+			}
+		}
+	}
+	return nil
+}
+
+func (e *Engine) routes(typ string) []*patternRT {
+	if rts, ok := e.byType[typ]; ok {
+		return rts
+	}
+	return e.anyType
+}
+
+// Push validates an event and adds it to the stream; events are matched once
+// the watermark passes them. An invalid event is counted and returned as an
+// error; the engine takes ownership of ev in every case.
+func (e *Engine) Push(ev *event.Event) error {
+	if err := e.Validate(ev); err != nil {
+		e.Stats.Invalid++
+		e.Release(ev)
+		return err
+	}
+	if !e.sorter.Push(ev) {
+		e.Stats.Late++
+		if e.sink != nil {
+			e.sink.Late(ev, e.sorter.Watermark())
+		}
+		e.Release(ev)
+		return nil
+	}
+	e.drain()
+	return nil
+}
+
+// Close ends the input: the watermark goes to +infinity, so every buffered
+// event is matched, every window closes and every pending absence completes.
+func (e *Engine) Close() {
+	e.sorter.Close()
+	e.drain()
+}
+
+func (e *Engine) drain() {
+	for ev := e.sorter.Pop(); ev != nil; ev = e.sorter.Pop() {
+		e.fireTimers(ev.Time)
+		e.process(ev)
+	}
+	e.fireTimers(e.sorter.Watermark())
+}
+
+func (e *Engine) process(ev *event.Event) {
+	e.Stats.Events++
+	retained := false
+	for _, rt := range e.routes(ev.Type) {
+		if rt.step(e, ev) {
+			retained = true
+		}
+	}
+	if !retained {
+		e.Release(ev)
+	}
+}
+
+// PartialMatches returns the number of open partial matches over all keys.
+func (e *Engine) PartialMatches() int {
+	n := 0
+	for _, rt := range e.patterns {
+		for _, ks := range rt.keys {
+			n += ks.st.PartialMatches()
+		}
+	}
+	return n
+}
+
+// MatcherStats returns the matcher counters of every pattern, by name.
+func (e *Engine) MatcherStats() map[string]nfa.Stats {
+	out := map[string]nfa.Stats{}
+	for _, rt := range e.patterns {
+		out[rt.prog.Name] = rt.m.Stats
+	}
+	return out
+}
+
+func (e *Engine) warnOnce(what, pat string, args ...any) {
+	k := what + "\x00" + pat
+	if e.warned[k] {
+		return
+	}
+	e.warned[k] = true
+	e.cfg.Logger.Warn(what, append([]any{"pattern", pat}, args...)...)
+}
+
+var noDeadline = int64(math.MaxInt64)

@@ -1,0 +1,223 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/motifcep/motif/alert"
+	"github.com/motifcep/motif/event"
+	"github.com/motifcep/motif/internal/golden"
+	"github.com/motifcep/motif/pattern"
+)
+
+var _ = golden.Update
+
+type recorder struct {
+	alerts []*alert.Alert
+	late   []string
+}
+
+func (r *recorder) Alert(a *alert.Alert)                 { r.alerts = append(r.alerts, a) }
+func (r *recorder) Late(e *event.Event, watermark int64) { r.late = append(r.late, e.ID) }
+
+func newEngine(t *testing.T, src string, cfg Config) (*Engine, *recorder) {
+	t.Helper()
+	f, diags := pattern.Parse("t.motif", []byte(src))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	set, diags := pattern.Check(f)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	rec := &recorder{}
+	e, err := New(set, cfg, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, rec
+}
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// push decodes a JSON event and pushes it; seq counts pushes.
+func push(t *testing.T, e *Engine, seq *uint64, js string) error {
+	t.Helper()
+	dec := event.NewDecoder(e.Schema(), event.DecoderOptions{RequireTime: true})
+	ev := e.NewEvent()
+	if err := dec.Decode([]byte(js), ev); err != nil {
+		t.Fatalf("decode %s: %v", js, err)
+	}
+	*seq++
+	ev.Seq = *seq
+	return e.Push(ev)
+}
+
+func at(sec int) string { return t0.Add(time.Duration(sec) * time.Second).Format(time.RFC3339) }
+
+func TestIdleKeysHoldNoState(t *testing.T) {
+	e, rec := newEngine(t, `pattern p {
+    key k
+    within 10s
+    begin a: a where v > 5
+    followed_by b: b
+}`, Config{})
+	var seq uint64
+	// 1000 keys whose events start nothing, then 1000 keys with a partial
+	// match that times out.
+	for i := 0; i < 1000; i++ {
+		push(t, e, &seq, fmt.Sprintf(`{"type":"a","time":%q,"k":"x%d","v":1}`, at(i/100), i))
+	}
+	if n := keys(e); n != 0 {
+		t.Fatalf("%d keys hold state after events that started nothing", n)
+	}
+	for i := 0; i < 1000; i++ {
+		push(t, e, &seq, fmt.Sprintf(`{"type":"a","time":%q,"k":"y%d","v":9}`, at(20), i))
+	}
+	if n := keys(e); n != 1000 {
+		t.Fatalf("%d keys hold state, want 1000", n)
+	}
+	push(t, e, &seq, fmt.Sprintf(`{"type":"b","time":%q,"k":"y0"}`, at(25)))
+	if len(rec.alerts) != 1 {
+		t.Fatalf("%d alerts, want 1", len(rec.alerts))
+	}
+	// The windows close when the watermark passes them.
+	push(t, e, &seq, fmt.Sprintf(`{"type":"b","time":%q,"k":"z"}`, at(31)))
+	if n := keys(e); n != 0 {
+		t.Fatalf("%d keys still hold state after their windows closed", n)
+	}
+	if e.PartialMatches() != 0 {
+		t.Fatalf("%d partial matches left", e.PartialMatches())
+	}
+}
+
+func keys(e *Engine) int {
+	n := 0
+	for _, rt := range e.patterns {
+		n += len(rt.keys)
+	}
+	return n
+}
+
+func TestSuppressExpires(t *testing.T) {
+	e, rec := newEngine(t, `pattern p {
+    key k
+    within 1m
+    suppress 10s
+    begin a: a
+}`, Config{})
+	var seq uint64
+	for _, s := range []int{0, 5, 9, 10, 15, 30} {
+		push(t, e, &seq, fmt.Sprintf(`{"type":"a","time":%q,"k":"x","id":"a%d"}`, at(s), s))
+	}
+	e.Close()
+	var got []string
+	for _, a := range rec.alerts {
+		got = append(got, a.Events[0].IDs[0])
+	}
+	// a0 alerts; a5, a9 are within 10s of it; a10 is not (t+D is the first
+	// allowed time); a15 within 10s of a10; a30 allowed.
+	if strings.Join(got, " ") != "a0 a10 a30" {
+		t.Fatalf("alerts for %v, want a0 a10 a30", got)
+	}
+	if e.Stats.Suppressed != 3 {
+		t.Fatalf("suppressed = %d, want 3", e.Stats.Suppressed)
+	}
+	if keys(e) != 0 {
+		t.Fatalf("suppression state kept after it expired: %d keys", keys(e))
+	}
+}
+
+func TestTimersFireInTimeOrderAcrossKeys(t *testing.T) {
+	e, rec := newEngine(t, `pattern p {
+    key k
+    within 10s
+    begin a: a
+    not_followed_by n: b
+}`, Config{})
+	var seq uint64
+	for i, k := range []string{"k1", "k2", "k3"} {
+		push(t, e, &seq, fmt.Sprintf(`{"type":"a","time":%q,"k":%q,"id":%q}`, at(i), k, k))
+	}
+	push(t, e, &seq, fmt.Sprintf(`{"type":"b","time":%q,"k":"k2"}`, at(5)))
+	if len(rec.alerts) != 0 {
+		t.Fatalf("alert before any deadline passed")
+	}
+	push(t, e, &seq, fmt.Sprintf(`{"type":"x","time":%q,"k":"zz"}`, at(10)))
+	if len(rec.alerts) != 1 || rec.alerts[0].Key[0] != "k1" {
+		t.Fatalf("at 10s want only k1's absence alert, got %d alerts", len(rec.alerts))
+	}
+	e.Close()
+	if len(rec.alerts) != 2 || rec.alerts[1].Key[0] != "k3" {
+		t.Fatalf("want k1 then k3 (k2 saw its b), got %d alerts", len(rec.alerts))
+	}
+}
+
+func TestValidation(t *testing.T) {
+	e, _ := newEngine(t, `event auth { card: string, amount: number, at: time, tags: list? }
+pattern p {
+    key card
+    begin a: auth where amount > 5 and at > timestamp("2025-01-01T00:00:00Z")
+}`, Config{})
+	var seq uint64
+	cases := []struct{ js, want string }{
+		{`{"type":"auth","time":"2026-01-01T00:00:00Z","card":"c","amount":"x","at":0}`, `field "amount" of event auth must be a number, got string "x"`},
+		{`{"type":"auth","time":"2026-01-01T00:00:00Z","amount":1,"at":0}`, `missing field "card" of event auth`},
+		{`{"type":"auth","time":"2026-01-01T00:00:00Z","card":"c","amount":1,"at":"yesterday"}`, `field "at" of event auth must be a time`},
+		{`{"type":"auth","time":"2026-01-01T00:00:00Z","card":"c","amount":1,"at":0,"tags":5}`, `field "tags" of event auth must be a list`},
+	}
+	for _, c := range cases {
+		err := push(t, e, &seq, c.js)
+		if !errors.Is(err, ErrInvalidEvent) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want %q", c.js, err, c.want)
+		}
+	}
+	if e.Stats.Invalid != uint64(len(cases)) {
+		t.Fatalf("invalid = %d, want %d", e.Stats.Invalid, len(cases))
+	}
+	// A declared time field arrives as epoch milliseconds or RFC 3339.
+	if err := push(t, e, &seq, `{"type":"auth","time":"2026-01-01T00:00:00Z","card":"c","amount":9,"at":1767225600000}`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMissingKeyIsInvalid(t *testing.T) {
+	e, _ := newEngine(t, `pattern p {
+    key card
+    begin a: auth
+}`, Config{})
+	var seq uint64
+	err := push(t, e, &seq, `{"type":"auth","time":"2026-01-01T00:00:00Z"}`)
+	if err == nil || !strings.Contains(err.Error(), `missing key field "card" (pattern p)`) {
+		t.Fatalf("error %v", err)
+	}
+	// Events of types no pattern sees need no key.
+	if err := push(t, e, &seq, `{"type":"other","time":"2026-01-01T00:00:00Z"}`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLateEventsReported(t *testing.T) {
+	e, rec := newEngine(t, `pattern p {
+    begin a: a
+}`, Config{OutOfOrderness: 5 * time.Second})
+	var seq uint64
+	push(t, e, &seq, fmt.Sprintf(`{"type":"a","time":%q,"id":"e1"}`, at(10)))
+	push(t, e, &seq, fmt.Sprintf(`{"type":"a","time":%q,"id":"e2"}`, at(6))) // within 5s: sorted in
+	push(t, e, &seq, fmt.Sprintf(`{"type":"a","time":%q,"id":"e3"}`, at(4))) // older than 10-5: late
+	push(t, e, &seq, fmt.Sprintf(`{"type":"a","time":%q,"id":"e4"}`, at(5))) // exactly the watermark: on time
+	e.Close()
+	if strings.Join(rec.late, " ") != "e3" || e.Stats.Late != 1 {
+		t.Fatalf("late = %v (%d), want [e3]", rec.late, e.Stats.Late)
+	}
+	var got []string
+	for _, a := range rec.alerts {
+		got = append(got, a.Events[0].IDs[0])
+	}
+	if strings.Join(got, " ") != "e4 e2 e1" {
+		t.Fatalf("alerts in order %v, want event-time order e4 e2 e1", got)
+	}
+}

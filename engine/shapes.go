@@ -1,0 +1,118 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/motifcep/motif/event"
+	"github.com/motifcep/motif/pattern"
+)
+
+// shape is a declared event type, checked against every event of that type.
+type shape struct {
+	name   string
+	fields []shapeField
+}
+
+type shapeField struct {
+	name     string
+	slot     int
+	typ      string
+	optional bool
+}
+
+func compileShapes(set *pattern.Set, schema *event.Schema) map[string]*shape {
+	out := map[string]*shape{}
+	for _, d := range set.Events {
+		sh := &shape{name: d.Name.Name}
+		for _, f := range d.Fields {
+			sh.fields = append(sh.fields, shapeField{
+				name:     f.Name.Name,
+				slot:     schema.Slot(f.Name.Name),
+				typ:      f.Type.Name,
+				optional: f.Optional,
+			})
+		}
+		out[sh.name] = sh
+	}
+	return out
+}
+
+// check validates ev against the shape, converting fields declared as time
+// or duration from their JSON form (RFC 3339 or epoch milliseconds; a
+// duration string such as "5m") in place.
+func (sh *shape) check(ev *event.Event) error {
+	for _, f := range sh.fields {
+		v := ev.Field(f.slot)
+		if v.IsNull() {
+			if f.optional {
+				continue
+			}
+			return fmt.Errorf("%w: missing field %q of event %s", ErrInvalidEvent, f.name, sh.name)
+		}
+		nv, ok := conform(v, f.typ)
+		if !ok {
+			return fmt.Errorf("%w: field %q of event %s must be %s, got %s %s", ErrInvalidEvent, f.name, sh.name, article(f.typ), v.Kind(), truncate(string(v.AppendJSON(nil)), 40))
+		}
+		if f.slot < len(ev.Fields) {
+			ev.Fields[f.slot] = nv
+		}
+	}
+	return nil
+}
+
+func conform(v event.Value, typ string) (event.Value, bool) {
+	switch typ {
+	case "any":
+		return v, true
+	case "string":
+		return v, v.Kind() == event.String
+	case "number":
+		return v, v.Kind() == event.Number
+	case "int":
+		return v, v.Kind() == event.Number && v.Num() == math.Trunc(v.Num())
+	case "bool":
+		return v, v.Kind() == event.Bool
+	case "list":
+		return v, v.Kind() == event.List
+	case "object":
+		return v, v.Kind() == event.Object
+	case "time":
+		switch v.Kind() {
+		case event.Time:
+			return v, true
+		case event.String:
+			t, err := event.ParseTime(v.Str())
+			return event.TimeValue(t), err == nil
+		case event.Number:
+			if v.Num() != math.Trunc(v.Num()) {
+				return v, false
+			}
+			return event.TimeValue(int64(v.Num()) * 1e6), true
+		}
+	case "duration":
+		switch v.Kind() {
+		case event.Duration:
+			return v, true
+		case event.String:
+			d, err := pattern.ParseDuration(v.Str())
+			return event.DurationValue(int64(d)), err == nil
+		}
+	}
+	return v, false
+}
+
+func article(typ string) string {
+	switch typ {
+	case "int", "object", "any":
+		return "an " + typ
+	}
+	return "a " + typ
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

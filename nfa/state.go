@@ -1,0 +1,167 @@
+package nfa
+
+import (
+	"math"
+
+	"github.com/motifcep/motif/event"
+)
+
+// State is the mutable matching state of one key of one pattern: its partial
+// matches (runs) and the shared buffer of the events they reference. Each
+// event is stored once however many runs took it; runs share the prefix of
+// their paths (SASE+'s shared versioned buffer, with each branch holding its
+// own chain of nodes instead of Dewey-numbered edges).
+//
+// A State is a plain value with no pointers into the Program, so it can be
+// encoded (MarshalBinary) and restored against the same Program.
+type State struct {
+	events    []storedEvent
+	freeEv    []int32
+	nodes     []node
+	freeNodes []int32
+	runs      []run // partial matches, not counting the implicit start run
+	completed []run // matches held back by the skip strategy until no earlier partial match remains
+
+	// LastAlert is the end time of the last alert of this key (for suppress);
+	// math.MinInt64 when there was none.
+	LastAlert int64
+}
+
+type storedEvent struct {
+	e    *event.Event
+	refs int32
+}
+
+// node is one taken event in the shared buffer: which event, into which
+// stage, and the node taken before it.
+type node struct {
+	ev    int32
+	stage int32
+	prev  int32
+	refs  int32
+}
+
+// run is one partial match (FlinkCEP's ComputationState).
+type run struct {
+	state    int32
+	node     int32  // the last taken node
+	start    int64  // event time of the first event
+	startSeq uint64 // arrival sequence of the first event
+	prev     int64  // event time of the last taken event
+	deadline int64  // the run times out when event time reaches it
+}
+
+// NewState returns the state of a key that has seen nothing yet.
+func NewState() *State { return &State{LastAlert: math.MinInt64} }
+
+// Idle reports whether the state holds nothing worth keeping: no partial
+// match, no held-back match, no suppression in force. An idle state can be
+// dropped and recreated with NewState without changing any result.
+func (s *State) Idle() bool {
+	return len(s.runs) == 0 && len(s.completed) == 0 && s.LastAlert == math.MinInt64
+}
+
+// PartialMatches returns the number of open partial matches.
+func (s *State) PartialMatches() int { return len(s.runs) + len(s.completed) }
+
+// BufferedEvents returns the number of events held in the shared buffer.
+func (s *State) BufferedEvents() int { return len(s.events) - len(s.freeEv) }
+
+// NextDeadline returns the earliest time at which a partial match of this
+// key times out or a pending absence completes; math.MaxInt64 if none.
+func (s *State) NextDeadline() int64 {
+	d := int64(math.MaxInt64)
+	for i := range s.runs {
+		if s.runs[i].deadline < d {
+			d = s.runs[i].deadline
+		}
+	}
+	return d
+}
+
+// Reset empties the state for reuse, keeping its allocations.
+func (s *State) Reset() {
+	clear(s.events)
+	s.events = s.events[:0]
+	s.freeEv = s.freeEv[:0]
+	s.nodes = s.nodes[:0]
+	s.freeNodes = s.freeNodes[:0]
+	s.runs = s.runs[:0]
+	s.completed = s.completed[:0]
+	s.LastAlert = math.MinInt64
+}
+
+func (s *State) addEvent(e *event.Event) int32 {
+	if n := len(s.freeEv); n > 0 {
+		i := s.freeEv[n-1]
+		s.freeEv = s.freeEv[:n-1]
+		s.events[i] = storedEvent{e: e}
+		return i
+	}
+	s.events = append(s.events, storedEvent{e: e})
+	return int32(len(s.events) - 1)
+}
+
+func (s *State) addNode(ev, stage, prev int32) int32 {
+	s.events[ev].refs++
+	if prev >= 0 {
+		s.nodes[prev].refs++
+	}
+	n := node{ev: ev, stage: stage, prev: prev}
+	if k := len(s.freeNodes); k > 0 {
+		i := s.freeNodes[k-1]
+		s.freeNodes = s.freeNodes[:k-1]
+		s.nodes[i] = n
+		return i
+	}
+	s.nodes = append(s.nodes, n)
+	return int32(len(s.nodes) - 1)
+}
+
+func (s *State) lockNode(i int32) {
+	if i >= 0 {
+		s.nodes[i].refs++
+	}
+}
+
+// releaseNode drops one reference to node i, freeing it and what only it
+// referenced when it was the last.
+func (s *State) releaseNode(i int32) {
+	for i >= 0 {
+		n := &s.nodes[i]
+		n.refs--
+		if n.refs > 0 {
+			return
+		}
+		ev := n.ev
+		prev := n.prev
+		s.freeNodes = append(s.freeNodes, i)
+		e := &s.events[ev]
+		e.refs--
+		if e.refs == 0 {
+			e.e = nil
+			s.freeEv = append(s.freeEv, ev)
+		}
+		i = prev
+	}
+	if len(s.freeNodes) == len(s.nodes) {
+		// Everything is free: shrink so that an idle key holds nothing.
+		s.nodes = s.nodes[:0]
+		s.freeNodes = s.freeNodes[:0]
+		clear(s.events)
+		s.events = s.events[:0]
+		s.freeEv = s.freeEv[:0]
+	}
+}
+
+// walk calls fn for each node of the chain ending at i, newest first,
+// until fn returns false.
+func (s *State) walk(i int32, fn func(n *node, e *event.Event) bool) {
+	for i >= 0 {
+		n := &s.nodes[i]
+		if !fn(n, s.events[n.ev].e) {
+			return
+		}
+		i = n.prev
+	}
+}

@@ -1,0 +1,397 @@
+package nfa
+
+import (
+	"math"
+	"slices"
+
+	"github.com/motifcep/motif/event"
+	"github.com/motifcep/motif/pattern"
+)
+
+// Stats counts what a Matcher did. The engine turns them into metrics.
+type Stats struct {
+	Events     uint64 // events stepped
+	Matches    uint64 // matches emitted
+	Timeouts   uint64 // partial matches dropped by within or gap
+	CapDropped uint64 // partial matches dropped by the per-key cap
+	TypeErrors uint64 // comparisons or arithmetic of mismatched types at run time
+}
+
+// Matcher steps the states of one Program. It holds scratch space so that a
+// step allocates nothing unless it stores an event or emits a match; a
+// Matcher is not safe for concurrent use (use one per goroutine).
+type Matcher struct {
+	p     *Program
+	ctx   evalCtx
+	cache []uint8 // per predicate: 0 unknown, 1 true, 2 false
+	mark  []uint32
+	gen   uint32
+	stack []int32
+	edges []edgeRef
+	next  []run
+	tmp   []run
+	pot   []run
+	curEv int32
+	Stats Stats
+}
+
+type edgeRef struct {
+	src  int32
+	edge *edge
+}
+
+// NewMatcher returns a Matcher for p.
+func NewMatcher(p *Program) *Matcher {
+	m := &Matcher{
+		p:     p,
+		cache: make([]uint8, len(p.preds)),
+		mark:  make([]uint32, len(p.states)),
+	}
+	m.ctx.m = m
+	return m
+}
+
+// Program returns the program the matcher runs.
+func (m *Matcher) Program() *Program { return m.p }
+
+// Step processes one event of the state's key. Events must come in event-time
+// order (equal times in arrival order); the caller routes to a pattern only
+// the events whose type it sees. Matches, and timeouts of partial matches
+// whose deadline the event's time reached, are appended to out. It reports
+// whether the state kept a reference to e: if not, the caller may reuse e.
+func (m *Matcher) Step(st *State, e *event.Event, out *Output) (retained bool) {
+	m.Stats.Events++
+	m.advance(st, e.Time, out)
+	m.curEv = -1
+	m.next = m.next[:0]
+	m.pot = m.pot[:0]
+	for i := range st.runs {
+		m.stepRun(st, st.runs[i], e, false)
+	}
+	m.stepRun(st, run{state: m.p.start, node: -1}, e, true)
+	st.runs, m.next = m.next, st.runs
+	m.enforceCap(st)
+	m.processMatches(st, e.Time, out)
+	return m.curEv >= 0 && int(m.curEv) < len(st.events) && st.events[m.curEv].e == e
+}
+
+// AdvanceTime moves the key's state to event time t (a watermark): partial
+// matches whose deadline is at or before t time out (reported if the pattern
+// has on_timeout), and pending absences (a trailing not_followed_by) whose
+// deadline passed complete as matches.
+//
+// At t = math.MaxInt64 (the end of a finite input) no partial match can
+// complete any more, so matches still held back by the skip strategy are
+// emitted too.
+func (m *Matcher) AdvanceTime(st *State, t int64, out *Output) {
+	m.pot = m.pot[:0]
+	m.advance(st, t, out)
+	if t == math.MaxInt64 {
+		for len(st.completed) > 0 {
+			first := st.completed[0]
+			st.completed = st.completed[1:]
+			m.skip(st, first)
+			m.emit(st, first, out)
+		}
+		st.completed = nil
+	}
+}
+
+func (m *Matcher) advance(st *State, t int64, out *Output) {
+	if len(st.runs) == 0 && len(st.completed) == 0 {
+		return
+	}
+	keep := st.runs[:0]
+	m.pot = m.pot[:0]
+	for _, r := range st.runs {
+		if r.deadline > t || r.deadline == math.MaxInt64 {
+			keep = append(keep, r)
+			continue
+		}
+		if st := &m.p.states[r.state]; st.kind == kindPending || st.completes {
+			m.pot = append(m.pot, r)
+			continue
+		}
+		m.Stats.Timeouts++
+		if m.p.onTimeout != nil {
+			out.add(m.materialize(st, r, true, r.deadline))
+		}
+		st.releaseNode(r.node)
+	}
+	clear(st.runs[len(keep):])
+	st.runs = keep
+	for i := range m.pot {
+		m.pot[i].prev = m.pot[i].deadline // completion time
+	}
+	// Timed-out partial matches may release matches the skip strategy held.
+	m.processMatches(st, t, out)
+}
+
+// stepRun computes the runs that follow r on event e (FlinkCEP's
+// computeNextStates) and files them into m.next and m.pot.
+func (m *Matcher) stepRun(st *State, r run, e *event.Event, isStart bool) {
+	m.ctx.ev = e
+	m.ctx.st = st
+	m.ctx.node = r.node
+	m.ctx.prev = r.prev
+	m.ctx.match = nil
+	clear(m.cache)
+	m.decisionGraph(r.state)
+	m.tmp = m.tmp[:0]
+	for _, er := range m.edges {
+		switch er.edge.action {
+		case Ignore:
+			if isStart {
+				continue
+			}
+			nr := r
+			nr.state = er.edge.target
+			st.lockNode(nr.node)
+			m.tmp = append(m.tmp, m.withDeadline(nr))
+		case Take:
+			ev := m.storeEvent(st, e)
+			n := st.addNode(ev, m.p.states[er.src].stage, r.node)
+			nr := run{state: er.edge.target, node: n, start: r.start, startSeq: r.startSeq, prev: e.Time}
+			if isStart {
+				nr.start, nr.startSeq = e.Time, e.Seq
+			}
+			st.lockNode(n)
+			m.tmp = append(m.tmp, m.withDeadline(nr))
+			if f := m.finalAfterProceed(er.edge.target); f >= 0 {
+				fr := nr
+				fr.state = f
+				fr.deadline = math.MaxInt64
+				st.lockNode(n)
+				m.tmp = append(m.tmp, fr)
+			}
+		}
+	}
+	discard := false
+	for _, nr := range m.tmp {
+		if m.p.states[nr.state].kind == kindStop {
+			discard = true
+			break
+		}
+	}
+	for _, nr := range m.tmp {
+		switch {
+		case discard:
+			st.releaseNode(nr.node)
+		case m.p.states[nr.state].kind == kindFinal:
+			nr.prev = e.Time // completion time
+			m.pot = append(m.pot, nr)
+		default:
+			m.next = append(m.next, nr)
+		}
+	}
+	if !isStart {
+		st.releaseNode(r.node)
+	}
+}
+
+func (m *Matcher) storeEvent(st *State, e *event.Event) int32 {
+	if m.curEv >= 0 && int(m.curEv) < len(st.events) && st.events[m.curEv].e == e {
+		return m.curEv
+	}
+	m.curEv = st.addEvent(e)
+	return m.curEv
+}
+
+func (m *Matcher) withDeadline(r run) run {
+	r.deadline = math.MaxInt64
+	if m.p.Window > 0 {
+		r.deadline = r.start + m.p.Window
+	}
+	if b := m.p.states[r.state].bound; b > 0 && r.prev+b < r.deadline {
+		r.deadline = r.prev + b
+	}
+	return r
+}
+
+// decisionGraph collects the take and ignore edges that apply to the current
+// event from state s, following proceed edges (FlinkCEP's
+// createDecisionGraph). Each state is visited once, so cyclic proceed paths
+// through groups of optional stages terminate.
+func (m *Matcher) decisionGraph(s int32) {
+	m.edges = m.edges[:0]
+	m.nextGen()
+	m.stack = append(m.stack[:0], s)
+	m.mark[s] = m.gen
+	for len(m.stack) > 0 {
+		cur := m.stack[len(m.stack)-1]
+		m.stack = m.stack[:len(m.stack)-1]
+		st := &m.p.states[cur]
+		for i := range st.edges {
+			ed := &st.edges[i]
+			if !m.eval(ed.cond) {
+				continue
+			}
+			if ed.action == Proceed {
+				if m.mark[ed.target] != m.gen {
+					m.mark[ed.target] = m.gen
+					m.stack = append(m.stack, ed.target)
+				}
+				continue
+			}
+			m.edges = append(m.edges, edgeRef{src: cur, edge: ed})
+		}
+	}
+}
+
+// finalAfterProceed returns the final state reachable from s by proceed edges
+// whose conditions hold for the current event, or -1.
+func (m *Matcher) finalAfterProceed(s int32) int32 {
+	if m.p.states[s].kind == kindFinal {
+		return -1
+	}
+	m.nextGen()
+	stack := append(m.stack[:0], s)
+	m.mark[s] = m.gen
+	for len(stack) > 0 {
+		cur := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for i := range m.p.states[cur].edges {
+			ed := &m.p.states[cur].edges[i]
+			if ed.action != Proceed || !m.eval(ed.cond) {
+				continue
+			}
+			if m.p.states[ed.target].kind == kindFinal {
+				m.stack = stack
+				return ed.target
+			}
+			if m.mark[ed.target] != m.gen {
+				m.mark[ed.target] = m.gen
+				stack = append(stack, ed.target)
+			}
+		}
+	}
+	m.stack = stack
+	return -1
+}
+
+func (m *Matcher) nextGen() {
+	m.gen++
+	if m.gen == 0 {
+		clear(m.mark)
+		m.gen = 1
+	}
+}
+
+// eval evaluates an edge condition for the current event and run.
+func (m *Matcher) eval(c *cond) bool {
+	switch c.op {
+	case condTrueOp:
+		return true
+	case condPredOp:
+		switch m.cache[c.pred] {
+		case 1:
+			return true
+		case 2:
+			return false
+		}
+		ok := m.evalPred(&m.p.preds[c.pred])
+		if ok {
+			m.cache[c.pred] = 1
+		} else {
+			m.cache[c.pred] = 2
+		}
+		return ok
+	case condNotOp:
+		return !m.eval(c.a)
+	case condAndOp:
+		return m.eval(c.a) && m.eval(c.b)
+	case condBoundOp:
+		return m.ctx.node < 0 || m.ctx.ev.Time-m.ctx.prev < c.bound
+	}
+	return false
+}
+
+func (m *Matcher) evalPred(p *pred) bool {
+	if p.typ != "" && m.ctx.ev.Type != p.typ {
+		return false
+	}
+	if p.where == nil {
+		return true
+	}
+	return p.where(&m.ctx).Truthy()
+}
+
+// enforceCap drops the newest partial matches of a key beyond the program's
+// cap, so that a pattern such as followed_by_any x+ cannot grow without bound.
+func (m *Matcher) enforceCap(st *State) {
+	if m.p.MaxRuns <= 0 || len(st.runs) <= m.p.MaxRuns {
+		return
+	}
+	for _, r := range st.runs[m.p.MaxRuns:] {
+		st.releaseNode(r.node)
+		m.Stats.CapDropped++
+	}
+	clear(st.runs[m.p.MaxRuns:])
+	st.runs = st.runs[:m.p.MaxRuns]
+}
+
+func runLess(a, b *run) int {
+	if a.start != b.start {
+		if a.start < b.start {
+			return -1
+		}
+		return 1
+	}
+	if a.startSeq != b.startSeq {
+		if a.startSeq < b.startSeq {
+			return -1
+		}
+		return 1
+	}
+	return 0
+}
+
+// processMatches emits the completed runs in m.pot in FlinkCEP's order, by
+// their first event, applying the after-match skip strategy.
+//
+// Held matches are re-examined on every call, since the partial matches that
+// held them may have ended.
+func (m *Matcher) processMatches(st *State, t int64, out *Output) {
+	if len(m.pot) == 0 && len(st.completed) == 0 {
+		return
+	}
+	slices.SortStableFunc(m.pot, func(a, b run) int { return runLess(&a, &b) })
+	if m.p.Skip == pattern.NoSkip {
+		for _, r := range m.pot {
+			m.emit(st, r, out)
+		}
+		m.pot = m.pot[:0]
+		return
+	}
+	st.completed = append(st.completed, m.pot...)
+	slices.SortStableFunc(st.completed, func(a, b run) int { return runLess(&a, &b) })
+	m.pot = m.pot[:0]
+	for len(st.completed) > 0 {
+		first := st.completed[0]
+		if ep := earliest(st.runs); ep != nil && runLess(&first, ep) > 0 {
+			break
+		}
+		st.completed = st.completed[1:]
+		m.skip(st, first)
+		m.emit(st, first, out)
+	}
+	if len(st.completed) == 0 {
+		st.completed = nil
+	}
+}
+
+func earliest(rs []run) *run {
+	var e *run
+	for i := range rs {
+		if e == nil || runLess(&rs[i], e) < 0 {
+			e = &rs[i]
+		}
+	}
+	return e
+}
+
+func (m *Matcher) emit(st *State, r run, out *Output) {
+	m.Stats.Matches++
+	out.add(m.materialize(st, r, false, r.prev))
+	st.releaseNode(r.node)
+}
