@@ -1,11 +1,14 @@
 package engine
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/motifcep/motif/alert"
@@ -200,6 +203,36 @@ func (e *Engine) Push(ev *event.Event) error {
 func (e *Engine) Close() {
 	e.sorter.Close()
 	e.drain()
+	e.flushHeld()
+}
+
+// flushHeld emits the matches still held back by a skip strategy in keys
+// that have no timer (patterns with within none): at the end of input no
+// partial match can complete to prune them. Keys go in the order of their
+// earliest held match, so the output is deterministic.
+func (e *Engine) flushHeld() {
+	type held struct {
+		rt    *patternRT
+		ks    *keyState
+		since int64
+	}
+	var hs []held
+	for _, rt := range e.patterns {
+		for _, ks := range rt.keys {
+			if t, ok := ks.st.HeldSince(); ok {
+				hs = append(hs, held{rt, ks, t})
+			}
+		}
+	}
+	slices.SortFunc(hs, func(a, b held) int {
+		return cmp.Or(cmp.Compare(a.since, b.since), cmp.Compare(a.rt.idx, b.rt.idx), strings.Compare(a.ks.id, b.ks.id))
+	})
+	for _, h := range hs {
+		h.rt.out.Reset()
+		h.rt.m.AdvanceTime(h.ks.st, math.MaxInt64, &h.rt.out)
+		h.rt.deliver(e, h.ks)
+		h.rt.settle(e, h.ks, math.MaxInt64)
+	}
 }
 
 func (e *Engine) drain() {

@@ -290,3 +290,25 @@ func TestCapBoundsPartialMatches(t *testing.T) {
 		t.Fatal("cap never bit")
 	}
 }
+
+// TestHeldMatchReleasedByTimeout: a match held back by the skip strategy is
+// emitted as soon as the earlier partial match holding it times out, not at
+// the end of input.
+func TestHeldMatchReleasedByTimeout(t *testing.T) {
+	schema := event.NewSchema()
+	prog := compileOne(t, src("within 10s\nskip to_next", "begin a: a\nfollowed_by b: b where k == a.k"), schema)
+	m := NewMatcher(prog)
+	st := NewState()
+	var out Output
+	for _, e := range parseEvents(t, schema, "a1:k=1@0 a2:k=2@5 b1:k=2@6") {
+		m.Step(st, e, &out)
+	}
+	if len(out.Matches) != 0 {
+		t.Fatalf("match emitted while the earlier partial match a1 is open")
+	}
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	m.AdvanceTime(st, base+int64(10*time.Second), &out)
+	if len(out.Matches) != 1 || out.Matches[0].Events[0].Event.ID != "a2" {
+		t.Fatalf("after a1 timed out: %d matches, want {a2 b1}", len(out.Matches))
+	}
+}

@@ -79,6 +79,19 @@ func (s *State) NextDeadline() int64 {
 	return d
 }
 
+// HeldSince returns the start time of the earliest match held back by the
+// skip strategy, and whether there is one.
+func (s *State) HeldSince() (int64, bool) {
+	if len(s.completed) == 0 {
+		return 0, false
+	}
+	t := s.completed[0].start
+	for _, r := range s.completed[1:] {
+		t = min(t, r.start)
+	}
+	return t, true
+}
+
 // Reset empties the state for reuse, keeping its allocations.
 func (s *State) Reset() {
 	clear(s.events)

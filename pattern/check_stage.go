@@ -161,9 +161,11 @@ func quantText(q *Quantifier) string {
 	return fmt.Sprintf("{%d,%d}", q.Min, q.Max)
 }
 
-// checkDeadlines reports a not_followed_by that ends the pattern (is followed
-// only by optional stages) without a deadline. atEnd says whether everything
-// after list in the pattern is optional.
+// checkDeadlines reports a not_followed_by that ends the pattern without a
+// deadline. atEnd says whether nothing follows list in the pattern. A
+// not_followed_by followed only by optional stages needs none: as in
+// FlinkCEP, it constrains the optional stages' events and the match can end
+// before it.
 func (c *checker) checkDeadlines(sc *scope, list []*Stage, atEnd bool) {
 	p := sc.decl
 	patternDeadline := (p.Within != nil && !p.Within.None && p.Within.Dur != nil) || p.Gap != nil
@@ -171,12 +173,7 @@ func (c *checker) checkDeadlines(sc *scope, list []*Stage, atEnd bool) {
 		if s == nil {
 			continue
 		}
-		tail := atEnd
-		for _, t := range list[i+1:] {
-			if t != nil && !isOptional(t) {
-				tail = false
-			}
-		}
+		tail := atEnd && i == len(list)-1
 		if s.IsGroup() {
 			c.checkDeadlines(sc, s.Group, tail)
 			continue

@@ -7,12 +7,14 @@
 //
 //   - ast.go: the syntax tree, a sealed Node interface with a position (file,
 //     byte offset, 1-based line and column) on every node.
-//   - lexer.go, grammar.go: the participle lexer and grammar. parse.go builds
-//     the AST from what the grammar captures; parse_expr.go parses
-//     expressions by precedence climbing; parse_template.go decodes strings
-//     and the {expr} holes of emit messages; parse_duration.go is the
-//     duration syntax, also used for command-line flags (ParseDuration).
-//   - format.go, format_expr.go: Format, the canonical printer (`motif fmt`).
+//   - lexer.go, grammar.go, parse_leaves.go: the participle lexer and
+//     grammar. parse.go builds the AST from what the grammar captures;
+//     parse_expr.go parses expressions by precedence climbing;
+//     parse_template.go decodes strings and the {expr} holes of emit
+//     messages; parse_duration.go is the duration syntax, also used for
+//     command-line flags (ParseDuration).
+//   - format.go, format_decl.go, format_expr.go: Format, the canonical
+//     printer (`motif fmt`).
 //   - check*.go, set.go, types.go: Check, the rules a parsed file must also
 //     obey (names, types, Flink's restrictions on stages), over a Set of files.
 //   - diag.go: Diagnostic, "file:line:col: message", the product of both.

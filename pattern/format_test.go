@@ -249,3 +249,31 @@ func TestFormatNilSafe(t *testing.T) {
 		t.Errorf("got %s", out)
 	}
 }
+
+// TestFormatCommentsAnywhere puts a comment, then a line break, after each
+// token of the test files in turn: every variant must keep the properties
+// of Format.
+func TestFormatCommentsAnywhere(t *testing.T) {
+	inputs, _ := filepath.Glob("testdata/format/*.motif")
+	inputs = append(inputs, "testdata/example.motif")
+	for _, in := range inputs {
+		src, err := os.ReadFile(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks, serr := tokenize(in, string(src))
+		if serr != nil {
+			t.Fatal(serr)
+		}
+		for _, tok := range toks {
+			if tok.EOF() || tok.Type == tokComment {
+				continue
+			}
+			end := tok.Pos.Offset + len(tok.Value)
+			for _, insert := range []string{" # x\n", "\n", " ## y\n"} {
+				variant := string(src[:end]) + insert + string(src[end:])
+				checkRoundTrip(t, in+" after "+tok.Pos.String(), []byte(variant))
+			}
+		}
+	}
+}

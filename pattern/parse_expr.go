@@ -67,9 +67,7 @@ func (p *exprParser) enter(t *lexer.Token) error {
 
 func (p *exprParser) leave() { p.depth-- }
 
-// prev returns the token before the next one, or nil at the start.
-func (p *exprParser) prev() *lexer.Token { return prevToken(p.lex) }
-
+// prevToken returns the token before the next one, or nil at the start.
 func prevToken(lex *lexer.PeekingLexer) *lexer.Token {
 	c := lex.RawCursor()
 	if c == 0 {

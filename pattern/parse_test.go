@@ -353,6 +353,11 @@ func TestParseClauses(t *testing.T) {
 			t.Errorf("skip %s: got %v", name, p.Skip.Strategy)
 		}
 	}
+	// Keywords of lines can be names.
+	p = onePattern(t, "pattern next {\n    begin next optional: key where within\n    next key: emit\n    emit { emit: next }\n}")
+	if p.Name.Name != "next" || p.Stages[0].Name.Name != "next" || p.Stages[1].Name.Name != "key" || sexpr(p.Stages[0].Where) != "within" {
+		t.Errorf("keywords as names: %+v", p)
+	}
 	// Everything is optional but a stage; newlines are not needed.
 	p = onePattern(t, "pattern p { key a within 5m begin a: x next b: y emit }")
 	if p.Key == nil || p.Within == nil || len(p.Stages) != 2 || p.Emit == nil {
@@ -674,6 +679,7 @@ func TestParseErrors(t *testing.T) {
 		// Stage lines.
 		{"pattern p {\n    begin a auth\n}", `t.motif:2:13: expected ':' after stage name, found "auth"`},
 		{"pattern p {\n    begin : auth\n}", `t.motif:2:11: expected a stage name after 'begin', found ":"`},
+		{"pattern p {\n    begin\n    next b: x\n}", `t.motif:3:5: expected a stage name after 'begin', found "next"`},
 		{"pattern p {\n    folowed_by b: auth\n}", `t.motif:2:5: unknown operator "folowed_by" (did you mean "followed_by"?)`},
 		{"pattern p {\n    then b: auth\n}", `t.motif:2:5: unknown operator "then": expected begin, next, followed_by, followed_by_any, not_next or not_followed_by`},
 		{"pattern p {\n    skp to_next\n}", `t.motif:2:5: unknown clause "skp" (did you mean "skip"?)`},
