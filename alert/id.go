@@ -20,31 +20,31 @@ const idDomain = "motif.alert.id.v1"
 // int64 of Unix ns after it fits in 48 bits of ms). A nil key and an empty
 // key give the same id (both are JSON null); a key of one empty part differs.
 func ComputeID(pattern string, version int, key []string, kind string, events []StageEvents, start int64) string {
-	h := sha256.New()
-	var buf [binary.MaxVarintLen64]byte
-	putUint := func(u uint64) { h.Write(buf[:binary.PutUvarint(buf[:], u)]) }
+	// The inputs are laid out in one buffer (on the stack for ordinary
+	// alerts) and hashed in one call.
+	var stack [256]byte
+	b := stack[:0]
 	putString := func(s string) {
-		putUint(uint64(len(s)))
-		h.Write([]byte(s))
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
 	}
 	putString(idDomain)
 	putString(pattern)
-	h.Write(buf[:binary.PutVarint(buf[:], int64(version))])
-	putUint(uint64(len(key)))
+	b = binary.AppendVarint(b, int64(version))
+	b = binary.AppendUvarint(b, uint64(len(key)))
 	for _, k := range key {
 		putString(k)
 	}
 	putString(kind)
-	putUint(uint64(len(events)))
+	b = binary.AppendUvarint(b, uint64(len(events)))
 	for _, se := range events {
 		putString(se.Stage)
-		putUint(uint64(len(se.IDs)))
+		b = binary.AppendUvarint(b, uint64(len(se.IDs)))
 		for _, id := range se.IDs {
 			putString(id)
 		}
 	}
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
+	sum := sha256.Sum256(b)
 
 	ms := uint64(0)
 	if start > 0 {

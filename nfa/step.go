@@ -101,6 +101,18 @@ func (m *Matcher) advance(st *State, t int64, out *Output) {
 	if len(st.runs) == 0 && len(st.completed) == 0 {
 		return
 	}
+	if len(st.completed) == 0 {
+		expired := false
+		for i := range st.runs {
+			if st.runs[i].deadline <= t && st.runs[i].deadline != math.MaxInt64 {
+				expired = true
+				break
+			}
+		}
+		if !expired {
+			return
+		}
+	}
 	keep := st.runs[:0]
 	m.pot = m.pot[:0]
 	for _, r := range st.runs {

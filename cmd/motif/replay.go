@@ -114,7 +114,7 @@ func replay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	start := time.Now()
 	code := r.run(in, eng, dec, o.strict)
 	eng.Close()
-	if err := out.Flush(); err != nil {
+	if err := r.finish(); err != nil {
 		fmt.Fprintf(stderr, "motif replay: writing alerts: %v\n", err)
 		code = 1
 	}
@@ -133,10 +133,14 @@ type replayer struct {
 	out         *bufio.Writer
 	stderr      io.Writer
 	name        string
-	buf         []byte
 	read        uint64
 	undecodable uint64
-	recycled    chan *event.Event
+	writeErr    error
+
+	released []*event.Event // events the engine let go, returned with the next batch
+	alerts   []*alert.Alert // alerts not yet handed to the writer
+	toWriter chan []*alert.Alert
+	written  chan struct{}
 }
 
 const batchSize = 256
@@ -149,20 +153,57 @@ type decoded struct {
 
 type batch struct {
 	items   []decoded
-	readErr error // set on the last batch if reading failed
+	spare   []*event.Event // events to decode into, handed back by the matcher
+	readErr error          // set on the last batch if reading failed
 }
 
 func newReplayer(out *bufio.Writer, stderr io.Writer, name string) *replayer {
-	return &replayer{out: out, stderr: stderr, name: name, recycled: make(chan *event.Event, 8192)}
+	r := &replayer{out: out, stderr: stderr, name: name,
+		toWriter: make(chan []*alert.Alert, 8), written: make(chan struct{})}
+	go r.writeLoop()
+	return r
 }
 
-// recycle gives an event back to the decoding goroutine, or to the garbage
-// collector when the way back is full.
+// recycle keeps an event the engine let go; it goes back to the decoding
+// goroutine with the next empty batch.
 func (r *replayer) recycle(ev *event.Event) {
-	select {
-	case r.recycled <- ev:
-	default:
+	if len(r.released) < 4*batchSize {
+		r.released = append(r.released, ev)
 	}
+}
+
+// writeLoop encodes and writes alerts on its own goroutine, in order.
+func (r *replayer) writeLoop() {
+	defer close(r.written)
+	var buf []byte
+	for as := range r.toWriter {
+		for _, a := range as {
+			buf = a.AppendJSON(buf[:0])
+			buf = append(buf, '\n')
+			if _, err := r.out.Write(buf); err != nil && r.writeErr == nil {
+				r.writeErr = err
+			}
+		}
+	}
+	if err := r.out.Flush(); err != nil && r.writeErr == nil {
+		r.writeErr = err
+	}
+}
+
+// flushAlerts hands the pending alerts to the writer.
+func (r *replayer) flushAlerts() {
+	if len(r.alerts) > 0 {
+		r.toWriter <- r.alerts
+		r.alerts = make([]*alert.Alert, 0, batchSize)
+	}
+}
+
+// finish waits until every alert is written and returns the first write error.
+func (r *replayer) finish() error {
+	r.flushAlerts()
+	close(r.toWriter)
+	<-r.written
+	return r.writeErr
 }
 
 func (r *replayer) run(in io.Reader, eng *engine.Engine, dec *event.Decoder, strict bool) int {
@@ -191,7 +232,11 @@ func (r *replayer) run(in io.Reader, eng *engine.Engine, dec *event.Decoder, str
 			fmt.Fprintf(r.stderr, "motif replay: reading %s: %v\n", r.name, b.readErr)
 			return 1
 		}
+		r.flushAlerts()
 		b.items = b.items[:0]
+		b.spare = append(b.spare[:0], r.released...)
+		clear(r.released)
+		r.released = r.released[:0]
 		select {
 		case free <- b:
 		default:
@@ -222,6 +267,7 @@ func (r *replayer) decodeLoop(in io.Reader, dec *event.Decoder, batches chan<- *
 	br := bufio.NewReaderSize(in, 1<<20)
 	var long []byte
 	b := &batch{}
+	var spare []*event.Event
 	send := func() bool {
 		select {
 		case batches <- b:
@@ -230,6 +276,9 @@ func (r *replayer) decodeLoop(in io.Reader, dec *event.Decoder, batches chan<- *
 		}
 		select {
 		case b = <-free:
+			spare = append(spare, b.spare...)
+			clear(b.spare)
+			b.spare = b.spare[:0]
 		default:
 			b = &batch{}
 		}
@@ -246,7 +295,13 @@ func (r *replayer) decodeLoop(in io.Reader, dec *event.Decoder, batches chan<- *
 			line = long
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
-			b.items = append(b.items, r.decode(dec, line, lineNo))
+			var ev *event.Event
+			if k := len(spare); k > 0 {
+				ev, spare = spare[k-1], spare[:k-1]
+			} else {
+				ev = &event.Event{}
+			}
+			b.items = append(b.items, r.decode(dec, ev, line, lineNo))
 			if len(b.items) == batchSize && !send() {
 				return
 			}
@@ -261,15 +316,8 @@ func (r *replayer) decodeLoop(in io.Reader, dec *event.Decoder, batches chan<- *
 	}
 }
 
-func (r *replayer) decode(dec *event.Decoder, line []byte, lineNo uint64) decoded {
-	var ev *event.Event
-	select {
-	case ev = <-r.recycled:
-	default:
-		ev = &event.Event{}
-	}
+func (r *replayer) decode(dec *event.Decoder, ev *event.Event, line []byte, lineNo uint64) decoded {
 	if err := dec.Decode(line, ev); err != nil {
-		r.recycle(ev)
 		return decoded{err: err, line: lineNo}
 	}
 	if ev.ID == "" {
@@ -280,9 +328,10 @@ func (r *replayer) decode(dec *event.Decoder, line []byte, lineNo uint64) decode
 }
 
 func (r *replayer) Alert(a *alert.Alert) {
-	r.buf = a.AppendJSON(r.buf[:0])
-	r.buf = append(r.buf, '\n')
-	r.out.Write(r.buf)
+	r.alerts = append(r.alerts, a)
+	if len(r.alerts) == batchSize {
+		r.flushAlerts()
+	}
 }
 
 func (r *replayer) Late(e *event.Event, watermark int64) {

@@ -11,10 +11,15 @@ import (
 // no Keys.
 const DefaultFraudKeys = 100_000
 
+// FraudMaxStepMs is the largest gap between two consecutive Fraud events;
+// gaps are uniform in [0, FraudMaxStepMs], 86 ms on average.
+const FraudMaxStepMs = 172
+
 // Fraud writes s.Events card-fraud events over s.Keys cards (DefaultFraudKeys
 // if 0); card "c<n>" belongs to user "u<n>". The background mix is auth 70%,
 // refund 5%, login 12%, mfa 10%, chargeback 3%, drawn per line, each line
-// 0-3 ms after the one before. Every few hundred lines a fraud scenario starts
+// 0-FraudMaxStepMs ms after the one before: a million events span about a
+// day, which is what a portfolio of 100k cards sees. Every few hundred lines a fraud scenario starts
 // on a random card, its events interleaved with the background as their times
 // come; the six scenarios take turns, so that each pattern of FraudPatterns
 // fires (the scenarios' shapes are in fraud_scenarios.go). Scenarios that would
@@ -31,7 +36,7 @@ func Fraud(w io.Writer, s Spec) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	l := newLine()
 	for n := 1; n <= s.Events; n++ {
-		g.clock += int64(g.rng.IntN(4))
+		g.clock += int64(g.rng.IntN(FraudMaxStepMs + 1))
 		if n >= g.nextScenario {
 			g.inject()
 			g.nextScenario = n + 400 + g.rng.IntN(800)

@@ -125,7 +125,7 @@ var fraudShapes = map[string]map[string]bool{
 
 func TestFraudEvents(t *testing.T) {
 	const events = 200_000
-	lines := decodeLines(t, generate(t, Fraud, Spec{Events: events, Seed: 7}), 0, 3)
+	lines := decodeLines(t, generate(t, Fraud, Spec{Events: events, Seed: 7}), 0, FraudMaxStepMs)
 	if len(lines) != events {
 		t.Fatalf("%d lines, want %d", len(lines), events)
 	}
