@@ -23,10 +23,12 @@ type patternRT struct {
 }
 
 type keyState struct {
+	rt    *patternRT
 	id    string   // the map key
 	parts []string // the key as alerts show it
 	st    *nfa.State
-	timer int64 // deadline of the registered timer; noDeadline if none
+	timer int64  // deadline of the registered timer; noDeadline if none
+	gen   uint32 // bumped when the keyState is recycled, to spot stale timers
 }
 
 // keyOf builds the map key of an event in rt.keyBuf: each part's kind, the
@@ -57,7 +59,7 @@ func (rt *patternRT) state(ev *event.Event) *keyState {
 		ks = rt.free[n-1]
 		rt.free = rt.free[:n-1]
 	} else {
-		ks = &keyState{st: nfa.NewState()}
+		ks = &keyState{rt: rt, st: nfa.NewState()}
 	}
 	ks.id = ""
 	ks.parts = nil
@@ -110,12 +112,14 @@ func (rt *patternRT) settle(e *Engine, ks *keyState, now int64) {
 		}
 		ks.st.Reset()
 		ks.id, ks.parts = "", nil
+		ks.gen++
+		ks.timer = noDeadline
 		rt.free = append(rt.free, ks)
 		return
 	}
 	if d < ks.timer {
 		ks.timer = d
-		e.timers.push(timer{at: d, rt: rt, key: ks.id})
+		e.timers.push(timer{at: d, ks: ks, gen: ks.gen})
 	}
 }
 
@@ -123,11 +127,11 @@ func (rt *patternRT) settle(e *Engine, ks *keyState, now int64) {
 func (e *Engine) fireTimers(t int64) {
 	for len(e.timers) > 0 && e.timers[0].at <= t {
 		tm := e.timers.pop()
-		rt := tm.rt
-		ks, ok := rt.keys[tm.key]
-		if !ok || ks.timer != tm.at {
+		ks := tm.ks
+		if ks.gen != tm.gen || ks.timer != tm.at {
 			continue // stale
 		}
+		rt := ks.rt
 		ks.timer = noDeadline
 		rt.out.Reset()
 		rt.m.AdvanceTime(ks.st, t, &rt.out)

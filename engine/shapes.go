@@ -18,7 +18,28 @@ type shapeField struct {
 	name     string
 	slot     int
 	typ      string
+	kind     fieldKind
 	optional bool
+}
+
+// fieldKind is a declared field type, resolved once.
+type fieldKind uint8
+
+const (
+	fkAny fieldKind = iota
+	fkString
+	fkNumber
+	fkInt
+	fkBool
+	fkList
+	fkObject
+	fkTime
+	fkDuration
+)
+
+var fieldKinds = map[string]fieldKind{
+	"any": fkAny, "string": fkString, "number": fkNumber, "int": fkInt, "bool": fkBool,
+	"list": fkList, "object": fkObject, "time": fkTime, "duration": fkDuration,
 }
 
 func compileShapes(set *pattern.Set, schema *event.Schema) map[string]*shape {
@@ -30,6 +51,7 @@ func compileShapes(set *pattern.Set, schema *event.Schema) map[string]*shape {
 				name:     f.Name.Name,
 				slot:     schema.Slot(f.Name.Name),
 				typ:      f.Type.Name,
+				kind:     fieldKinds[f.Type.Name],
 				optional: f.Optional,
 			})
 		}
@@ -49,6 +71,14 @@ func (sh *shape) check(ev *event.Event) error {
 				continue
 			}
 			return fmt.Errorf("%w: missing field %q of event %s", ErrInvalidEvent, f.name, sh.name)
+		}
+		// The common cases need no conversion.
+		switch {
+		case f.kind == fkString && v.Kind() == event.String,
+			f.kind == fkNumber && v.Kind() == event.Number,
+			f.kind == fkBool && v.Kind() == event.Bool,
+			f.kind == fkAny:
+			continue
 		}
 		nv, ok := conform(v, f.typ)
 		if !ok {

@@ -1,11 +1,12 @@
 package engine
 
 // timer asks for a key of a pattern to be advanced once the watermark
-// reaches at. Timers are never removed: a stale one is skipped when popped.
+// reaches at. Timers are never removed: a stale one (the key's deadline
+// moved, or its state was recycled, which bumps gen) is skipped when popped.
 type timer struct {
 	at  int64
-	rt  *patternRT
-	key string
+	ks  *keyState
+	gen uint32
 }
 
 // timerHeap is a binary min-heap by time, so that a watermark advance touches

@@ -61,7 +61,9 @@ func (m *Matcher) Render(mt *Match, key []string) Rendered {
 	ep := m.p.emit
 	sev := m.p.Severity
 	if mt.Timeout {
+		// on_timeout emit has its own severity, medium by default.
 		ep = m.p.onTimeout
+		sev = pattern.SeverityMedium
 		if ep != nil && ep.severity != pattern.SeverityUnset {
 			sev = ep.severity
 		}

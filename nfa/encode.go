@@ -155,6 +155,7 @@ func (s *State) UnmarshalBinary(data []byte) error {
 	}
 	s.runs = d.runs(nn)
 	s.completed = d.runs(nn)
+	s.updateNext()
 	if d.err != nil {
 		return d.err
 	}

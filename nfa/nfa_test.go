@@ -312,3 +312,23 @@ func TestHeldMatchReleasedByTimeout(t *testing.T) {
 		t.Fatalf("after a1 timed out: %d matches, want {a2 b1}", len(out.Matches))
 	}
 }
+
+// TestTimeoutSeverityDefaultsToMedium: on_timeout emit does not inherit the
+// match emit's severity.
+func TestTimeoutSeverityDefaultsToMedium(t *testing.T) {
+	schema := event.NewSchema()
+	prog := compileOne(t, src("within 10s", "begin a: a\nfollowed_by b: b\nemit high\non_timeout emit"), schema)
+	m := NewMatcher(prog)
+	st := NewState()
+	var out Output
+	for _, e := range parseEvents(t, schema, "a1@0") {
+		m.Step(st, e, &out)
+	}
+	m.AdvanceTime(st, math.MaxInt64, &out)
+	if len(out.Matches) != 1 || !out.Matches[0].Timeout {
+		t.Fatalf("want one timeout, got %d matches", len(out.Matches))
+	}
+	if r := m.Render(&out.Matches[0], nil); r.Severity != "medium" {
+		t.Fatalf("timeout severity %q, want medium", r.Severity)
+	}
+}

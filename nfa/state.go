@@ -25,6 +25,8 @@ type State struct {
 	// LastAlert is the end time of the last alert of this key (for suppress);
 	// math.MinInt64 when there was none.
 	LastAlert int64
+
+	next int64 // the earliest deadline of runs, kept so that a step need not look at them
 }
 
 type storedEvent struct {
@@ -52,7 +54,7 @@ type run struct {
 }
 
 // NewState returns the state of a key that has seen nothing yet.
-func NewState() *State { return &State{LastAlert: math.MinInt64} }
+func NewState() *State { return &State{LastAlert: math.MinInt64, next: math.MaxInt64} }
 
 // Idle reports whether the state holds nothing worth keeping: no partial
 // match, no held-back match, no suppression in force. An idle state can be
@@ -69,14 +71,17 @@ func (s *State) BufferedEvents() int { return len(s.events) - len(s.freeEv) }
 
 // NextDeadline returns the earliest time at which a partial match of this
 // key times out or a pending absence completes; math.MaxInt64 if none.
-func (s *State) NextDeadline() int64 {
+func (s *State) NextDeadline() int64 { return s.next }
+
+// updateNext recomputes the cached earliest deadline.
+func (s *State) updateNext() {
 	d := int64(math.MaxInt64)
 	for i := range s.runs {
 		if s.runs[i].deadline < d {
 			d = s.runs[i].deadline
 		}
 	}
-	return d
+	s.next = d
 }
 
 // HeldSince returns the start time of the earliest match held back by the
@@ -102,6 +107,7 @@ func (s *State) Reset() {
 	s.runs = s.runs[:0]
 	s.completed = s.completed[:0]
 	s.LastAlert = math.MinInt64
+	s.next = math.MaxInt64
 }
 
 func (s *State) addEvent(e *event.Event) int32 {

@@ -72,6 +72,7 @@ func (m *Matcher) Step(st *State, e *event.Event, out *Output) (retained bool) {
 	st.runs, m.next = m.next, st.runs
 	m.enforceCap(st)
 	m.processMatches(st, e.Time, out)
+	st.updateNext()
 	return m.curEv >= 0 && int(m.curEv) < len(st.events) && st.events[m.curEv].e == e
 }
 
@@ -95,23 +96,15 @@ func (m *Matcher) AdvanceTime(st *State, t int64, out *Output) {
 		}
 		st.completed = nil
 	}
+	st.updateNext()
 }
 
 func (m *Matcher) advance(st *State, t int64, out *Output) {
 	if len(st.runs) == 0 && len(st.completed) == 0 {
 		return
 	}
-	if len(st.completed) == 0 {
-		expired := false
-		for i := range st.runs {
-			if st.runs[i].deadline <= t && st.runs[i].deadline != math.MaxInt64 {
-				expired = true
-				break
-			}
-		}
-		if !expired {
-			return
-		}
+	if len(st.completed) == 0 && (t < st.next || st.next == math.MaxInt64) {
+		return // nothing expired: do not touch the runs
 	}
 	keep := st.runs[:0]
 	m.pot = m.pot[:0]

@@ -84,6 +84,10 @@ func (c *checker) checkEvent(e *EventDecl) {
 		if f == nil {
 			continue
 		}
+		switch f.Name.Name {
+		case "time", "type", "id":
+			c.errorf(f.Name.Pos, "field %s of event %s: %s is a fixed attribute of every event and cannot be declared", f.Name.Name, name, f.Name.Name)
+		}
 		if prev, dup := fields[f.Name.Name]; dup {
 			c.errorf(f.Name.Pos, "field %s of event %s already declared at %s", f.Name.Name, name, prev.Name.Pos)
 		} else {

@@ -177,3 +177,13 @@ pattern q {
 		}},
 	})
 }
+
+func TestCheckFixedAttributesNotDeclarable(t *testing.T) {
+	runCheckCases(t, []checkCase{
+		{"id time type", "event a { id: number, time: string, type: bool }\n", []string{
+			"t.motif:1:11: field id of event a: id is a fixed attribute of every event and cannot be declared",
+			"t.motif:1:23: field time of event a: time is a fixed attribute of every event and cannot be declared",
+			"t.motif:1:37: field type of event a: type is a fixed attribute of every event and cannot be declared",
+		}},
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -85,6 +86,11 @@ func replay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	printDiags(stderr, diags)
 	if set == nil || diags.HasErrors() {
 		return 1
+	}
+	// A replay's live heap is the matching state, small next to the garbage
+	// that decoding makes: collect less often unless GOGC says otherwise.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
 	in, name := stdin, "stdin"
 	if o.events != "" && o.events != "-" {
