@@ -1,7 +1,6 @@
 package pattern
 
 import (
-	"fmt"
 	"strings"
 )
 
@@ -141,24 +140,12 @@ func optionalPos(s *Stage) Pos {
 	return s.Pos
 }
 
-// quantText returns a quantifier as written.
+// quantText returns a quantifier as written, for messages.
 func quantText(q *Quantifier) string {
 	if q == nil {
 		return "(none)"
 	}
-	switch q.Kind {
-	case QuantOptional:
-		return "?"
-	case QuantPlus:
-		return "+"
-	case QuantStar:
-		return "*"
-	case QuantExact:
-		return fmt.Sprintf("{%d}", q.Min)
-	case QuantAtLeast:
-		return fmt.Sprintf("{%d,}", q.Min)
-	}
-	return fmt.Sprintf("{%d,%d}", q.Min, q.Max)
+	return quantString(q)
 }
 
 // checkDeadlines reports a not_followed_by that ends the pattern without a
