@@ -111,6 +111,7 @@ func replay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		Logger:         slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}, r)
 	if err != nil {
+		r.finish()
 		fmt.Fprintf(stderr, "motif replay: %v\n", err)
 		return 1
 	}
