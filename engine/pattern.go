@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 
 	"github.com/motifcep/motif/alert"
 	"github.com/motifcep/motif/event"
@@ -59,12 +60,9 @@ func (rt *patternRT) state(ev *event.Event) *keyState {
 		ks = rt.free[n-1]
 		rt.free = rt.free[:n-1]
 	} else {
-		ks = &keyState{rt: rt, st: nfa.NewState()}
+		ks = &keyState{rt: rt, st: nfa.NewState(), timer: noDeadline}
 	}
-	ks.id = ""
-	ks.parts = nil
-	ks.timer = noDeadline
-	return ks
+	return ks // a recycled keyState was cleared by settle
 }
 
 // step runs one event through the pattern for its key and reports whether
@@ -152,7 +150,7 @@ func (rt *patternRT) deliver(e *Engine, ks *keyState) {
 			}
 		}
 		a := rt.alert(e, ks, mt)
-		if containsID(rt.ids, a.ID) {
+		if slices.Contains(rt.ids, a.ID) {
 			e.Stats.Duplicates++
 			continue
 		}
@@ -169,15 +167,6 @@ func (rt *patternRT) deliver(e *Engine, ks *keyState) {
 		e.warnOnce("partial matches dropped: a key reached the cap on partial matches", rt.prog.Name,
 			"cap", rt.prog.MaxRuns, "dropped", st.CapDropped)
 	}
-}
-
-func containsID(ids []string, id string) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 func (rt *patternRT) alert(e *Engine, ks *keyState, mt *nfa.Match) *alert.Alert {

@@ -3,6 +3,7 @@ package nfa
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -176,20 +177,11 @@ func (c *compiler) visibleTypes() {
 			c.prog.Types = nil
 			return
 		}
-		if !contains32(types, s.Type) {
+		if !slices.Contains(types, s.Type) {
 			types = append(types, s.Type)
 		}
 	}
 	c.prog.Types = types
-}
-
-func contains32(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func repeats(s *pattern.Stage) bool {

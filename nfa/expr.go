@@ -2,6 +2,7 @@ package nfa
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/motifcep/motif/event"
@@ -381,7 +382,7 @@ func each(c *evalCtx, stages []int32, fn func(*event.Event) bool) {
 	if c.match != nil {
 		evs := c.match.Events
 		for i := len(evs) - 1; i >= 0 && !stop; i-- {
-			if contains(stages, evs[i].Stage) && !fn(evs[i].Event) {
+			if slices.Contains(stages, evs[i].Stage) && !fn(evs[i].Event) {
 				stop = true
 			}
 		}
@@ -389,20 +390,11 @@ func each(c *evalCtx, stages []int32, fn func(*event.Event) bool) {
 	}
 	for i := c.node; i >= 0 && !stop; {
 		n := &c.st.nodes[i]
-		if contains(stages, n.stage) && !fn(c.st.events[n.ev].e) {
+		if slices.Contains(stages, n.stage) && !fn(c.st.events[n.ev].e) {
 			stop = true
 		}
 		i = n.prev
 	}
-}
-
-func contains(s []int32, x int32) bool {
-	for _, y := range s {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 func (ec *exprCompiler) stageLast(s int32) evFn {

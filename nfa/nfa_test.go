@@ -15,6 +15,25 @@ import (
 
 var _ = golden.Update
 
+// testBase is the time of the first event of parseEvents' lists.
+var testBase = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+
+// stepAll compiles src and steps a fresh state through events, returning
+// what it needs to go on.
+func stepAll(t testing.TB, src, events string) (*Matcher, *State, *Output) {
+	t.Helper()
+	schema := event.NewSchema()
+	m := NewMatcher(compileOne(t, src, schema))
+	st := NewState()
+	out := &Output{}
+	for _, e := range parseEvents(t, schema, events) {
+		if m.p.Sees(e.Type) {
+			m.Step(st, e, out)
+		}
+	}
+	return m, st, out
+}
+
 // compileOne parses, checks and compiles the single pattern in src.
 func compileOne(t testing.TB, src string, schema *event.Schema) *Program {
 	t.Helper()
@@ -40,7 +59,7 @@ func compileOne(t testing.TB, src string, schema *event.Schema) *Program {
 func parseEvents(t testing.TB, schema *event.Schema, s string) []*event.Event {
 	t.Helper()
 	var out []*event.Event
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	base := testBase
 	for i, tok := range strings.Fields(s) {
 		e := &event.Event{Seq: uint64(i + 1), Time: base + int64(i)*int64(time.Second)}
 		if at := strings.LastIndexByte(tok, '@'); at >= 0 {
@@ -86,18 +105,8 @@ func parseEvents(t testing.TB, schema *event.Schema, s string) []*event.Event {
 // end of input.
 func runCase(t testing.TB, src, events string) []string {
 	t.Helper()
-	schema := event.NewSchema()
-	prog := compileOne(t, src, schema)
-	m := NewMatcher(prog)
-	st := NewState()
-	var out Output
-	for _, e := range parseEvents(t, schema, events) {
-		if !prog.Sees(e.Type) {
-			continue
-		}
-		m.Step(st, e, &out)
-	}
-	m.AdvanceTime(st, math.MaxInt64, &out)
+	m, st, out := stepAll(t, src, events)
+	m.AdvanceTime(st, math.MaxInt64, out)
 	var got []string
 	for _, mt := range out.Matches {
 		var ids []string
@@ -295,19 +304,12 @@ func TestCapBoundsPartialMatches(t *testing.T) {
 // emitted as soon as the earlier partial match holding it times out, not at
 // the end of input.
 func TestHeldMatchReleasedByTimeout(t *testing.T) {
-	schema := event.NewSchema()
-	prog := compileOne(t, src("within 10s\nskip to_next", "begin a: a\nfollowed_by b: b where k == a.k"), schema)
-	m := NewMatcher(prog)
-	st := NewState()
-	var out Output
-	for _, e := range parseEvents(t, schema, "a1:k=1@0 a2:k=2@5 b1:k=2@6") {
-		m.Step(st, e, &out)
-	}
+	m, st, out := stepAll(t, src("within 10s\nskip to_next", "begin a: a\nfollowed_by b: b where k == a.k"),
+		"a1:k=1@0 a2:k=2@5 b1:k=2@6")
 	if len(out.Matches) != 0 {
 		t.Fatalf("match emitted while the earlier partial match a1 is open")
 	}
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
-	m.AdvanceTime(st, base+int64(10*time.Second), &out)
+	m.AdvanceTime(st, testBase+int64(10*time.Second), out)
 	if len(out.Matches) != 1 || out.Matches[0].Events[0].Event.ID != "a2" {
 		t.Fatalf("after a1 timed out: %d matches, want {a2 b1}", len(out.Matches))
 	}
@@ -316,15 +318,8 @@ func TestHeldMatchReleasedByTimeout(t *testing.T) {
 // TestTimeoutSeverityDefaultsToMedium: on_timeout emit does not inherit the
 // match emit's severity.
 func TestTimeoutSeverityDefaultsToMedium(t *testing.T) {
-	schema := event.NewSchema()
-	prog := compileOne(t, src("within 10s", "begin a: a\nfollowed_by b: b\nemit high\non_timeout emit"), schema)
-	m := NewMatcher(prog)
-	st := NewState()
-	var out Output
-	for _, e := range parseEvents(t, schema, "a1@0") {
-		m.Step(st, e, &out)
-	}
-	m.AdvanceTime(st, math.MaxInt64, &out)
+	m, st, out := stepAll(t, src("within 10s", "begin a: a\nfollowed_by b: b\nemit high\non_timeout emit"), "a1@0")
+	m.AdvanceTime(st, math.MaxInt64, out)
 	if len(out.Matches) != 1 || !out.Matches[0].Timeout {
 		t.Fatalf("want one timeout, got %d matches", len(out.Matches))
 	}

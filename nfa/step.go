@@ -71,7 +71,7 @@ func (m *Matcher) Step(st *State, e *event.Event, out *Output) (retained bool) {
 	m.stepRun(st, run{state: m.p.start, node: -1}, e, true)
 	st.runs, m.next = m.next, st.runs
 	m.enforceCap(st)
-	m.processMatches(st, e.Time, out)
+	m.processMatches(st, out)
 	st.updateNext()
 	return m.curEv >= 0 && int(m.curEv) < len(st.events) && st.events[m.curEv].e == e
 }
@@ -85,7 +85,6 @@ func (m *Matcher) Step(st *State, e *event.Event, out *Output) (retained bool) {
 // complete any more, so matches still held back by the skip strategy are
 // emitted too.
 func (m *Matcher) AdvanceTime(st *State, t int64, out *Output) {
-	m.pot = m.pot[:0]
 	m.advance(st, t, out)
 	if t == math.MaxInt64 {
 		for len(st.completed) > 0 {
@@ -113,7 +112,7 @@ func (m *Matcher) advance(st *State, t int64, out *Output) {
 			keep = append(keep, r)
 			continue
 		}
-		if st := &m.p.states[r.state]; st.kind == kindPending || st.completes {
+		if s := &m.p.states[r.state]; s.kind == kindPending || s.completes {
 			m.pot = append(m.pot, r)
 			continue
 		}
@@ -129,7 +128,7 @@ func (m *Matcher) advance(st *State, t int64, out *Output) {
 		m.pot[i].prev = m.pot[i].deadline // completion time
 	}
 	// Timed-out partial matches may release matches the skip strategy held.
-	m.processMatches(st, t, out)
+	m.processMatches(st, out)
 }
 
 // stepRun computes the runs that follow r on event e (FlinkCEP's
@@ -356,7 +355,7 @@ func runLess(a, b *run) int {
 //
 // Held matches are re-examined on every call, since the partial matches that
 // held them may have ended.
-func (m *Matcher) processMatches(st *State, t int64, out *Output) {
+func (m *Matcher) processMatches(st *State, out *Output) {
 	if len(m.pot) == 0 && len(st.completed) == 0 {
 		return
 	}

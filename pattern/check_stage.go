@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -236,7 +237,7 @@ func (c *checker) checkKeys(sc *scope) {
 			continue
 		}
 		dotted := path.String()
-		if containsString(sc.keys, dotted) {
+		if slices.Contains(sc.keys, dotted) {
 			c.errorf(path[0].pos, "key %s given twice", dotted)
 			continue
 		}
@@ -322,13 +323,4 @@ func flattenPath(e Expr) (fieldPath, bool) {
 		return append(p, pathElem{e.Sel.Name, e.Sel.Pos}), true
 	}
 	return nil, false
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

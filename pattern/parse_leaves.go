@@ -100,13 +100,7 @@ type gFieldType struct {
 }
 
 func (g *gFieldType) Parse(lex *lexer.PeekingLexer) error {
-	t := lex.Peek()
-	if t.Type != tokIdent {
-		return unexpected(t, "expected a field type such as string or number after ':'")
-	}
-	g.Pos, g.Name = t.Pos, t.Value
-	lex.Next()
-	return nil
+	return identLeaf(lex, "expected a field type such as string or number after ':'", &g.Pos, &g.Name)
 }
 
 // gTypeRef is the event type of a stage, or any.
@@ -116,11 +110,17 @@ type gTypeRef struct {
 }
 
 func (g *gTypeRef) Parse(lex *lexer.PeekingLexer) error {
+	return identLeaf(lex, "expected an event type or '(' after ':'", &g.Pos, &g.Name)
+}
+
+// identLeaf takes one identifier token into pos and name, or says what was
+// expected.
+func identLeaf(lex *lexer.PeekingLexer, expected string, pos *lexer.Position, name *string) error {
 	t := lex.Peek()
 	if t.Type != tokIdent {
-		return unexpected(t, "expected an event type or '(' after ':'")
+		return unexpected(t, expected)
 	}
-	g.Pos, g.Name = t.Pos, t.Value
+	*pos, *name = t.Pos, t.Value
 	lex.Next()
 	return nil
 }
