@@ -68,8 +68,10 @@ type Engine struct {
 	cfg      Config
 	schema   *event.Schema
 	patterns []*patternRT
-	byType   map[string][]*patternRT
-	anyType  []*patternRT
+	groups   []*keyGroup
+	byType   map[string]*route
+	anyType  *route
+	cur      []*entry // per key group: the entry of the event being processed
 	shapes   map[string]*shape
 	sorter   *eventtime.Sorter
 	timers   timerHeap
@@ -90,7 +92,7 @@ func New(set *pattern.Set, cfg Config, sink Sink) (*Engine, error) {
 	e := &Engine{
 		cfg:    cfg,
 		schema: event.NewSchema(),
-		byType: map[string][]*patternRT{},
+		byType: map[string]*route{},
 		sorter: eventtime.NewSorter(cfg.OutOfOrderness),
 		sink:   sink,
 		warned: map[string]bool{},
@@ -109,18 +111,27 @@ func New(set *pattern.Set, cfg Config, sink Sink) (*Engine, error) {
 		if err != nil {
 			return nil, err
 		}
-		rt := &patternRT{idx: i, prog: prog, m: nfa.NewMatcher(prog), keys: map[string]*keyState{}}
-		e.patterns = append(e.patterns, rt)
-		if prog.Types == nil {
-			e.anyType = append(e.anyType, rt)
+		e.patterns = append(e.patterns, &patternRT{idx: i, prog: prog, m: nfa.NewMatcher(prog)})
+	}
+	e.groups = groupPatterns(e.patterns)
+	e.cur = make([]*entry, len(e.groups))
+	var anyType []*patternRT
+	byType := map[string][]*patternRT{}
+	for _, rt := range e.patterns {
+		if rt.prog.Types == nil {
+			anyType = append(anyType, rt)
 			continue
 		}
-		for _, t := range prog.Types {
-			e.byType[t] = append(e.byType[t], rt)
+		for _, t := range rt.prog.Types {
+			byType[t] = append(byType[t], rt)
 		}
 	}
-	for t, list := range e.byType {
-		e.byType[t] = append(list, e.anyType...)
+	e.anyType = newRoute(anyType)
+	for t, list := range byType {
+		// In pattern order, so that one event's alerts come in pattern order.
+		list = append(list, anyType...)
+		slices.SortFunc(list, func(a, b *patternRT) int { return cmp.Compare(a.idx, b.idx) })
+		e.byType[t] = newRoute(list)
 	}
 	e.shapes = compileShapes(set, e.schema)
 	return e, nil
@@ -160,7 +171,7 @@ func (e *Engine) Validate(ev *event.Event) error {
 			return err
 		}
 	}
-	for _, rt := range e.routes(ev.Type) {
+	for _, rt := range e.routes(ev.Type).pats {
 		for i, slot := range rt.prog.KeySlots {
 			if ev.Field(slot).IsNull() {
 				return fmt.Errorf("%w: missing key field %q (pattern %s)", ErrInvalidEvent, rt.prog.KeyPaths[i], rt.prog.Name)
@@ -170,9 +181,26 @@ func (e *Engine) Validate(ev *event.Event) error {
 	return nil
 }
 
-func (e *Engine) routes(typ string) []*patternRT {
-	if rts, ok := e.byType[typ]; ok {
-		return rts
+// route is what an event type goes to: its patterns, in pattern order, and
+// their key groups.
+type route struct {
+	pats   []*patternRT
+	groups []*keyGroup
+}
+
+func newRoute(pats []*patternRT) *route {
+	r := &route{pats: pats}
+	for _, rt := range pats {
+		if !slices.Contains(r.groups, rt.g) {
+			r.groups = append(r.groups, rt.g)
+		}
+	}
+	return r
+}
+
+func (e *Engine) routes(typ string) *route {
+	if r, ok := e.byType[typ]; ok {
+		return r
 	}
 	return e.anyType
 }
@@ -212,26 +240,40 @@ func (e *Engine) Close() {
 // earliest held match, so the output is deterministic.
 func (e *Engine) flushHeld() {
 	type held struct {
-		rt    *patternRT
-		ks    *keyState
+		en    *entry
 		since int64
 	}
 	var hs []held
-	for _, rt := range e.patterns {
-		for _, ks := range rt.keys {
-			if t, ok := ks.st.HeldSince(); ok {
-				hs = append(hs, held{rt, ks, t})
+	for _, g := range e.groups {
+		for _, en := range g.keys {
+			since, ok := int64(math.MaxInt64), false
+			for _, st := range en.states {
+				if st == nil {
+					continue
+				}
+				if t, h := st.HeldSince(); h {
+					since, ok = min(since, t), true
+				}
+			}
+			if ok {
+				hs = append(hs, held{en, since})
 			}
 		}
 	}
 	slices.SortFunc(hs, func(a, b held) int {
-		return cmp.Or(cmp.Compare(a.since, b.since), cmp.Compare(a.rt.idx, b.rt.idx), strings.Compare(a.ks.id, b.ks.id))
+		return cmp.Or(cmp.Compare(a.since, b.since), cmp.Compare(a.en.g.idx, b.en.g.idx), strings.Compare(a.en.id, b.en.id))
 	})
 	for _, h := range hs {
-		h.rt.out.Reset()
-		h.rt.m.AdvanceTime(h.ks.st, math.MaxInt64, &h.rt.out)
-		h.rt.deliver(e, h.ks)
-		h.rt.settle(e, h.ks, math.MaxInt64)
+		for i, st := range h.en.states {
+			if st == nil || st.Idle() {
+				continue
+			}
+			rt := h.en.g.pats[i]
+			rt.out.Reset()
+			rt.m.AdvanceTime(st, math.MaxInt64, &rt.out)
+			rt.deliver(e, h.en, st, nil)
+		}
+		e.settle(h.en, math.MaxInt64)
 	}
 }
 
@@ -245,11 +287,27 @@ func (e *Engine) drain() {
 
 func (e *Engine) process(ev *event.Event) {
 	e.Stats.Events++
+	r := e.routes(ev.Type)
+	for _, g := range r.groups {
+		e.cur[g.idx] = g.lookup(ev)
+	}
 	retained := false
-	for _, rt := range e.routes(ev.Type) {
-		if rt.step(e, ev) {
+	for _, rt := range r.pats {
+		en := e.cur[rt.g.idx]
+		st := en.state(rt.pos)
+		rt.out.Reset()
+		if rt.m.Step(st, ev, &rt.out) {
 			retained = true
 		}
+		rt.deliver(e, en, st, ev)
+		if en.id == "" && !st.Idle() { // after deliver: suppress keeps state too
+			en.register(ev)
+		}
+	}
+	for _, g := range r.groups {
+		en := e.cur[g.idx]
+		e.cur[g.idx] = nil
+		e.settle(en, ev.Time)
 	}
 	if !retained {
 		e.Release(ev)
@@ -259,9 +317,13 @@ func (e *Engine) process(ev *event.Event) {
 // PartialMatches returns the number of open partial matches over all keys.
 func (e *Engine) PartialMatches() int {
 	n := 0
-	for _, rt := range e.patterns {
-		for _, ks := range rt.keys {
-			n += ks.st.PartialMatches()
+	for _, g := range e.groups {
+		for _, en := range g.keys {
+			for _, st := range en.states {
+				if st != nil {
+					n += st.PartialMatches()
+				}
+			}
 		}
 	}
 	return n

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,8 +97,8 @@ func TestIdleKeysHoldNoState(t *testing.T) {
 
 func keys(e *Engine) int {
 	n := 0
-	for _, rt := range e.patterns {
-		n += len(rt.keys)
+	for _, g := range e.groups {
+		n += len(g.keys)
 	}
 	return n
 }
@@ -219,5 +220,46 @@ func TestLateEventsReported(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "e4 e2 e1" {
 		t.Fatalf("alerts in order %v, want event-time order e4 e2 e1", got)
+	}
+}
+
+// Absences complete in deadline order across keys, ties in key order,
+// whatever else the keys hold and whenever their timers were set.
+func TestTimersFireInDeadlineOrder(t *testing.T) {
+	e, rec := newEngine(t, `pattern noise {
+    key k
+    within 5s
+    begin       n: n
+    followed_by m: m
+}
+pattern quiet {
+    key k
+    within 20s
+    begin           a: a
+    not_followed_by x: x
+}`, Config{})
+	var seq uint64
+	for _, js := range []string{
+		`{"type":"n","time":%q,"k":"a"}`, // a silent deadline before everything
+		`{"type":"a","time":%q,"k":"z"}`,
+		`{"type":"n","time":%q,"k":"m"}`,
+		`{"type":"a","time":%q,"k":"m"}`,
+		`{"type":"a","time":%q,"k":"a"}`,
+	} {
+		sec := []int{0, 1, 2, 3, 3}[seq]
+		if err := push(t, e, &seq, fmt.Sprintf(js, at(sec))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	push(t, e, &seq, fmt.Sprintf(`{"type":"n","time":%q,"k":"q"}`, at(60)))
+	var got []string
+	for _, a := range rec.alerts {
+		got = append(got, fmt.Sprintf("%s@%s", a.Key[0], time.Unix(0, a.End).UTC().Format("05")))
+	}
+	if want := []string{"z@01", "a@03", "m@03"}; !slices.Equal(got, want) {
+		t.Fatalf("alerts %v, want %v", got, want)
+	}
+	if n := keys(e); n != 1 {
+		t.Fatalf("%d keys hold state, want 1 (q)", n)
 	}
 }

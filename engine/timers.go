@@ -1,16 +1,31 @@
 package engine
 
-// timer asks for a key of a pattern to be advanced once the watermark
-// reaches at. Timers are never removed: a stale one (the key's deadline
-// moved, or its state was recycled, which bumps gen) is skipped when popped.
+import "strings"
+
+// timer asks for an entry to be advanced once the watermark reaches at.
+// Timers are never removed: a stale one (the entry's timer moved, or the
+// entry was recycled, which bumps gen) is skipped when popped.
 type timer struct {
 	at  int64
-	ks  *keyState
+	en  *entry
+	id  string // en.id when pushed: en may be recycled while the timer waits
 	gen uint32
 }
 
-// timerHeap is a binary min-heap by time, so that a watermark advance touches
-// only the keys whose deadlines passed.
+// before orders timers by time, then key group, then key, so that entries
+// due at the same time fire in an order independent of the heap's history.
+func (a *timer) before(b *timer) bool {
+	if a.at != b.at {
+		return a.at < b.at
+	}
+	if a.en.g.idx != b.en.g.idx {
+		return a.en.g.idx < b.en.g.idx
+	}
+	return strings.Compare(a.id, b.id) < 0
+}
+
+// timerHeap is a binary min-heap, so that a watermark advance touches only
+// the entries whose timers are due.
 type timerHeap []timer
 
 func (h *timerHeap) push(t timer) {
@@ -19,7 +34,7 @@ func (h *timerHeap) push(t timer) {
 	i := len(s) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if s[p].at <= s[i].at {
+		if !s[i].before(&s[p]) {
 			break
 		}
 		s[p], s[i] = s[i], s[p]
@@ -37,10 +52,10 @@ func (h *timerHeap) pop() timer {
 	i := 0
 	for {
 		l, r, m := 2*i+1, 2*i+2, i
-		if l < n && s[l].at < s[m].at {
+		if l < n && s[l].before(&s[m]) {
 			m = l
 		}
-		if r < n && s[r].at < s[m].at {
+		if r < n && s[r].before(&s[m]) {
 			m = r
 		}
 		if m == i {

@@ -26,7 +26,9 @@ type State struct {
 	// math.MinInt64 when there was none.
 	LastAlert int64
 
-	next int64 // the earliest deadline of runs, kept so that a step need not look at them
+	next   int64 // the earliest deadline of runs, kept so that a step need not look at them
+	urgent int64 // the earliest deadline whose passing has output (see UrgentDeadline)
+	last   int64 // the latest deadline of runs
 }
 
 type storedEvent struct {
@@ -54,7 +56,9 @@ type run struct {
 }
 
 // NewState returns the state of a key that has seen nothing yet.
-func NewState() *State { return &State{LastAlert: math.MinInt64, next: math.MaxInt64} }
+func NewState() *State {
+	return &State{LastAlert: math.MinInt64, next: math.MaxInt64, urgent: math.MaxInt64, last: math.MinInt64}
+}
 
 // Idle reports whether the state holds nothing worth keeping: no partial
 // match, no held-back match, no suppression in force. An idle state can be
@@ -73,15 +77,23 @@ func (s *State) BufferedEvents() int { return len(s.events) - len(s.freeEv) }
 // key times out or a pending absence completes; math.MaxInt64 if none.
 func (s *State) NextDeadline() int64 { return s.next }
 
-// updateNext recomputes the cached earliest deadline.
+// UrgentDeadline returns the earliest time at which advancing the state can
+// produce output: a timed-out partial match of a pattern with on_timeout, a
+// pending absence that completes, or a held-back match that an expiring
+// partial match releases. Deadlines between NextDeadline and UrgentDeadline
+// expire silently: advancing the state late, or only when its key's next
+// event arrives (Step advances first), gives the same results, so a caller
+// may clean such states lazily.
+func (s *State) UrgentDeadline() int64 { return s.urgent }
+
+// updateNext recomputes the cached earliest deadline; without the program
+// every deadline counts as urgent (Matcher.updateNext refines it).
 func (s *State) updateNext() {
-	d := int64(math.MaxInt64)
+	d, last := int64(math.MaxInt64), int64(math.MinInt64)
 	for i := range s.runs {
-		if s.runs[i].deadline < d {
-			d = s.runs[i].deadline
-		}
+		d, last = min(d, s.runs[i].deadline), max(last, s.runs[i].deadline)
 	}
-	s.next = d
+	s.next, s.urgent, s.last = d, d, last
 }
 
 // HeldSince returns the start time of the earliest match held back by the
@@ -99,15 +111,21 @@ func (s *State) HeldSince() (int64, bool) {
 
 // Reset empties the state for reuse, keeping its allocations.
 func (s *State) Reset() {
+	s.dropRuns()
+	s.completed = s.completed[:0]
+	s.LastAlert = math.MinInt64
+}
+
+// dropRuns forgets every partial match and the events they hold; held
+// matches must be gone already.
+func (s *State) dropRuns() {
 	clear(s.events)
 	s.events = s.events[:0]
 	s.freeEv = s.freeEv[:0]
 	s.nodes = s.nodes[:0]
 	s.freeNodes = s.freeNodes[:0]
 	s.runs = s.runs[:0]
-	s.completed = s.completed[:0]
-	s.LastAlert = math.MinInt64
-	s.next = math.MaxInt64
+	s.next, s.urgent, s.last = math.MaxInt64, math.MaxInt64, math.MinInt64
 }
 
 func (s *State) addEvent(e *event.Event) int32 {

@@ -72,7 +72,7 @@ func (m *Matcher) Step(st *State, e *event.Event, out *Output) (retained bool) {
 	st.runs, m.next = m.next, st.runs
 	m.enforceCap(st)
 	m.processMatches(st, out)
-	st.updateNext()
+	m.updateNext(st)
 	return m.curEv >= 0 && int(m.curEv) < len(st.events) && st.events[m.curEv].e == e
 }
 
@@ -95,7 +95,27 @@ func (m *Matcher) AdvanceTime(st *State, t int64, out *Output) {
 		}
 		st.completed = nil
 	}
-	st.updateNext()
+	m.updateNext(st)
+}
+
+// updateNext recomputes the state's earliest and earliest urgent deadlines.
+func (m *Matcher) updateNext(st *State) {
+	next, urgent, last := int64(math.MaxInt64), int64(math.MaxInt64), int64(math.MinInt64)
+	all := m.p.onTimeout != nil || len(st.completed) > 0
+	for i := range st.runs {
+		r := &st.runs[i]
+		next, last = min(next, r.deadline), max(last, r.deadline)
+		if all {
+			continue
+		}
+		if s := &m.p.states[r.state]; s.kind == kindPending || s.completes {
+			urgent = min(urgent, r.deadline)
+		}
+	}
+	if all {
+		urgent = next
+	}
+	st.next, st.urgent, st.last = next, urgent, last
 }
 
 func (m *Matcher) advance(st *State, t int64, out *Output) {
@@ -104,6 +124,13 @@ func (m *Matcher) advance(st *State, t int64, out *Output) {
 	}
 	if len(st.completed) == 0 && (t < st.next || st.next == math.MaxInt64) {
 		return // nothing expired: do not touch the runs
+	}
+	if len(st.completed) == 0 && st.urgent == math.MaxInt64 && t >= st.last {
+		// Every partial match expires and none has output: drop them all
+		// without walking their chains (the common end of a cold key).
+		m.Stats.Timeouts += uint64(len(st.runs))
+		st.dropRuns()
+		return
 	}
 	keep := st.runs[:0]
 	m.pot = m.pot[:0]

@@ -1,0 +1,208 @@
+package engine
+
+import (
+	"encoding/binary"
+	"math"
+	"slices"
+
+	"github.com/motifcep/motif/event"
+	"github.com/motifcep/motif/nfa"
+)
+
+// keyGroup holds the patterns that share a key (the same key paths in the
+// same order) and one entry per key value with state in any of them, so
+// that an event costs one key lookup per key, not one per pattern, and a key
+// has one timer however many of its patterns wait.
+type keyGroup struct {
+	idx    int
+	slots  []int
+	pats   []*patternRT // in pattern order
+	keys   map[string]*entry
+	free   []*entry
+	keyBuf []byte
+}
+
+// entry is one key value of a group: the states of the group's patterns
+// for it (nil for a pattern that never kept anything here).
+type entry struct {
+	g      *keyGroup
+	id     string   // the map key; "" while the entry is not in the map
+	parts  []string // the key as alerts show it; nil until needed
+	states []*nfa.State
+	timer  int64  // when the registered timer fires; noDeadline if none
+	gen    uint32 // bumped when the entry is recycled, to spot stale timers
+}
+
+// keyOf builds the map key of an event in g.keyBuf: each part's kind, the
+// length of its text and the text, so that the number 1 and the string "1"
+// are different keys (as in FlinkCEP's keyBy) and no two composite keys
+// collide.
+func (g *keyGroup) keyOf(ev *event.Event) []byte {
+	b := g.keyBuf[:0]
+	for _, slot := range g.slots {
+		v := ev.Field(slot)
+		b = append(b, byte(v.Kind()))
+		n := len(b)
+		b = append(b, 0, 0, 0, 0)
+		b = v.AppendText(b)
+		binary.LittleEndian.PutUint32(b[n:], uint32(len(b)-n-4))
+	}
+	g.keyBuf = b
+	return b
+}
+
+// lookup returns the entry of ev's key, a fresh unregistered one if the key
+// holds no state. g.keyBuf holds the key afterwards.
+func (g *keyGroup) lookup(ev *event.Event) *entry {
+	k := g.keyOf(ev)
+	if en, ok := g.keys[string(k)]; ok {
+		return en
+	}
+	if n := len(g.free); n > 0 {
+		en := g.free[n-1]
+		g.free = g.free[:n-1]
+		return en // cleared by release
+	}
+	return &entry{g: g, states: make([]*nfa.State, len(g.pats)), timer: noDeadline}
+}
+
+// state returns the entry's state of the pattern at pos, creating it.
+func (en *entry) state(pos int) *nfa.State {
+	st := en.states[pos]
+	if st == nil {
+		st = nfa.NewState()
+		en.states[pos] = st
+	}
+	return st
+}
+
+// register puts a fresh entry into the map under the key in g.keyBuf.
+func (en *entry) register(ev *event.Event) {
+	en.id = string(en.g.keyBuf)
+	en.partsFor(ev)
+	en.g.keys[en.id] = en
+}
+
+// partsFor returns the key parts, computing them from ev the first time.
+func (en *entry) partsFor(ev *event.Event) []string {
+	if en.parts == nil && len(en.g.slots) > 0 {
+		en.parts = make([]string, len(en.g.slots))
+		for i, slot := range en.g.slots {
+			en.parts[i] = string(ev.Field(slot).AppendText(nil))
+		}
+	}
+	return en.parts
+}
+
+// settle forgets an entry whose states are all idle, or makes sure a timer
+// wakes it by its next deadline. now is the event time being processed: no
+// later event is older.
+//
+// Deadlines whose passing has no output (see nfa.State.UrgentDeadline) only
+// free memory, so the entry wakes once for all of them, at the latest, not
+// once per partial match; a step on the key in between cleans up on its own.
+func (e *Engine) settle(en *entry, now int64) {
+	idle := true
+	urgent, silent := noDeadline, int64(math.MinInt64)
+	for i, st := range en.states {
+		if st == nil {
+			continue
+		}
+		if s := en.g.pats[i].prog.Suppress; s > 0 && st.LastAlert != math.MinInt64 {
+			if until := st.LastAlert + s; until <= now {
+				st.LastAlert = math.MinInt64
+			} else {
+				silent = max(silent, until)
+			}
+		}
+		if st.Idle() {
+			continue
+		}
+		idle = false
+		urgent = min(urgent, st.UrgentDeadline())
+		if d := st.NextDeadline(); d != noDeadline {
+			silent = max(silent, d)
+		}
+	}
+	if idle {
+		en.release()
+		return
+	}
+	wake := urgent
+	if silent != math.MinInt64 {
+		wake = min(wake, silent)
+	}
+	if wake < en.timer {
+		en.timer = wake
+		e.timers.push(timer{at: wake, en: en, id: en.id, gen: en.gen})
+	}
+}
+
+// release empties an entry and returns it to its group's free list.
+func (en *entry) release() {
+	g := en.g
+	if en.id != "" {
+		delete(g.keys, en.id)
+	}
+	for _, st := range en.states {
+		if st != nil {
+			st.Reset()
+		}
+	}
+	en.id, en.parts = "", nil
+	en.gen++
+	en.timer = noDeadline
+	g.free = append(g.free, en)
+}
+
+// fireTimers advances every entry whose timer is at or before the
+// watermark t, in order of time (then key group and key, so that the
+// output does not depend on the heap's layout).
+//
+// An entry with an urgent deadline at or before t advances only to its
+// timer's time, so that outputs of different keys come in deadline order;
+// it is woken again for the rest. Otherwise nothing it holds has output
+// before t, and it advances to t at once.
+func (e *Engine) fireTimers(t int64) {
+	for len(e.timers) > 0 && e.timers[0].at <= t {
+		tm := e.timers.pop()
+		en := tm.en
+		if en.gen != tm.gen || en.timer != tm.at {
+			continue // stale
+		}
+		en.timer = noDeadline
+		to := t
+		for _, st := range en.states {
+			if st != nil && st.UrgentDeadline() <= t {
+				to = tm.at
+				break
+			}
+		}
+		for i, st := range en.states {
+			if st == nil || st.Idle() {
+				continue
+			}
+			rt := en.g.pats[i]
+			rt.out.Reset()
+			rt.m.AdvanceTime(st, to, &rt.out)
+			rt.deliver(e, en, st, nil)
+		}
+		e.settle(en, to)
+	}
+}
+
+// groupPatterns builds the key groups of the engine's patterns.
+func groupPatterns(pats []*patternRT) []*keyGroup {
+	var groups []*keyGroup
+	for _, rt := range pats {
+		i := slices.IndexFunc(groups, func(g *keyGroup) bool { return slices.Equal(g.slots, rt.prog.KeySlots) })
+		if i < 0 {
+			i = len(groups)
+			groups = append(groups, &keyGroup{idx: i, slots: rt.prog.KeySlots, keys: map[string]*entry{}})
+		}
+		g := groups[i]
+		rt.g, rt.pos = g, len(g.pats)
+		g.pats = append(g.pats, rt)
+	}
+	return groups
+}
