@@ -39,6 +39,17 @@ type Config struct {
 	// producer; it may be called from Push and Close only. Nil keeps them in
 	// the engine's own pool (NewEvent).
 	Recycle func(*event.Event)
+
+	// Store, if set, holds key states beyond memory (see StateStore); the
+	// owner commits what Flush writes. Nil keeps every state in memory.
+	Store StateStore
+	// CacheBytes bounds the key states cached in memory when Store is set
+	// (default DefaultCacheBytes).
+	CacheBytes int64
+	// Schema lists attribute paths to give the first slots, in order: the
+	// schema of the engine whose states the store holds (Schema().Paths()),
+	// so that stored events decode into the same slots.
+	Schema []string
 }
 
 // Stats counts what the engine did.
@@ -79,6 +90,7 @@ type Engine struct {
 	pool     []*event.Event
 	Stats    Stats
 	warned   map[string]bool
+	persist  *persistence
 }
 
 // New compiles the patterns of a checked set.
@@ -96,6 +108,15 @@ func New(set *pattern.Set, cfg Config, sink Sink) (*Engine, error) {
 		sorter: eventtime.NewSorter(cfg.OutOfOrderness),
 		sink:   sink,
 		warned: map[string]bool{},
+	}
+	for _, path := range cfg.Schema {
+		e.schema.Slot(path)
+	}
+	if cfg.Store != nil {
+		e.persist = &persistence{store: cfg.Store, limit: cfg.CacheBytes, tombed: map[tombKey]bool{}}
+		if e.persist.limit <= 0 {
+			e.persist.limit = DefaultCacheBytes
+		}
 	}
 	for i, p := range set.Patterns {
 		version := 1
@@ -209,6 +230,9 @@ func (e *Engine) routes(typ string) *route {
 // the watermark passes them. An invalid event is counted and returned as an
 // error; the engine takes ownership of ev in every case.
 func (e *Engine) Push(ev *event.Event) error {
+	if e.persist != nil && e.persist.err != nil {
+		return e.persist.err
+	}
 	if err := e.Validate(ev); err != nil {
 		e.Stats.Invalid++
 		e.Release(ev)
@@ -223,6 +247,9 @@ func (e *Engine) Push(ev *event.Event) error {
 		return nil
 	}
 	e.drain()
+	if e.persist != nil && e.persist.err != nil {
+		return e.persist.err
+	}
 	return nil
 }
 
@@ -273,6 +300,7 @@ func (e *Engine) flushHeld() {
 			rt.m.AdvanceTime(st, math.MaxInt64, &rt.out)
 			rt.deliver(e, h.en, st, nil)
 		}
+		e.markDirty(h.en)
 		e.settle(h.en, math.MaxInt64)
 	}
 }
@@ -289,7 +317,9 @@ func (e *Engine) process(ev *event.Event) {
 	e.Stats.Events++
 	r := e.routes(ev.Type)
 	for _, g := range r.groups {
-		e.cur[g.idx] = g.lookup(ev)
+		en := e.lookup(g, ev)
+		e.touch(en)
+		e.cur[g.idx] = en
 	}
 	retained := false
 	for _, rt := range r.pats {
@@ -301,12 +331,15 @@ func (e *Engine) process(ev *event.Event) {
 		}
 		rt.deliver(e, en, st, ev)
 		if en.id == "" && !st.Idle() { // after deliver: suppress keeps state too
-			en.register(ev)
+			e.register(en)
 		}
 	}
 	for _, g := range r.groups {
 		en := e.cur[g.idx]
 		e.cur[g.idx] = nil
+		if en.id != "" {
+			e.markDirty(en)
+		}
 		e.settle(en, ev.Time)
 	}
 	if !retained {

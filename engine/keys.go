@@ -31,6 +31,12 @@ type entry struct {
 	states []*nfa.State
 	timer  int64  // when the registered timer fires; noDeadline if none
 	gen    uint32 // bumped when the entry is recycled, to spot stale timers
+
+	// With a store (see persist.go):
+	dirty  bool    // changed since the last Flush
+	used   uint64  // the engine's tick when last touched, for eviction
+	bytes  int     // encoded size of its states at the last Flush
+	stored []int64 // per pattern position: the timer of the stored state, or noStored
 }
 
 // keyOf builds the map key of an event in g.keyBuf: each part's kind, the
@@ -53,11 +59,24 @@ func (g *keyGroup) keyOf(ev *event.Event) []byte {
 
 // lookup returns the entry of ev's key, a fresh unregistered one if the key
 // holds no state. g.keyBuf holds the key afterwards.
-func (g *keyGroup) lookup(ev *event.Event) *entry {
+func (e *Engine) lookup(g *keyGroup, ev *event.Event) *entry {
 	k := g.keyOf(ev)
 	if en, ok := g.keys[string(k)]; ok {
 		return en
 	}
+	if e.persist != nil {
+		if en := e.load(g, k); en != nil {
+			return en
+		}
+		en := g.fresh()
+		en.initStored()
+		return en
+	}
+	return g.fresh()
+}
+
+// fresh returns an empty entry that is not in the map.
+func (g *keyGroup) fresh() *entry {
 	if n := len(g.free); n > 0 {
 		en := g.free[n-1]
 		g.free = g.free[:n-1]
@@ -77,15 +96,23 @@ func (en *entry) state(pos int) *nfa.State {
 }
 
 // register puts a fresh entry into the map under the key in g.keyBuf.
-func (en *entry) register(ev *event.Event) {
+func (e *Engine) register(en *entry) {
 	en.id = string(en.g.keyBuf)
-	en.partsFor(ev)
+	en.partsFor(nil)
 	en.g.keys[en.id] = en
+	if e.persist != nil {
+		e.persist.cached += entryOverhead
+	}
 }
 
-// partsFor returns the key parts, computing them from ev the first time.
+// partsFor returns the key parts, computing them the first time from ev, or
+// from the key in g.keyBuf (the entry's key) when ev is nil.
 func (en *entry) partsFor(ev *event.Event) []string {
 	if en.parts == nil && len(en.g.slots) > 0 {
+		if ev == nil {
+			en.parts = partsOf(en.g.keyBuf)
+			return en.parts
+		}
 		en.parts = make([]string, len(en.g.slots))
 		for i, slot := range en.g.slots {
 			en.parts[i] = string(ev.Field(slot).AppendText(nil))
@@ -125,7 +152,7 @@ func (e *Engine) settle(en *entry, now int64) {
 		}
 	}
 	if idle {
-		en.release()
+		e.release(en)
 		return
 	}
 	wake := urgent
@@ -134,12 +161,29 @@ func (e *Engine) settle(en *entry, now int64) {
 	}
 	if wake < en.timer {
 		en.timer = wake
-		e.timers.push(timer{at: wake, en: en, id: en.id, gen: en.gen})
+		e.timers.push(timer{at: wake, g: en.g, en: en, id: en.id, gen: en.gen})
 	}
 }
 
-// release empties an entry and returns it to its group's free list.
-func (en *entry) release() {
+// release forgets an entry whose states are all idle; with a store, its
+// stored states are deleted at the next Flush.
+func (e *Engine) release(en *entry) {
+	if p := e.persist; p != nil {
+		if en.id != "" {
+			p.cached -= int64(en.bytes + entryOverhead)
+			if slices.ContainsFunc(en.stored, func(t int64) bool { return t != noStored }) {
+				p.tombs = append(p.tombs, tomb{g: en.g, id: en.id, stored: slices.Clone(en.stored)})
+				p.tombed[tombKey{en.g, en.id}] = true
+			}
+		}
+		en.initStored()
+		en.bytes, en.dirty = 0, false
+	}
+	en.recycle()
+}
+
+// recycle empties an entry and returns it to its group's free list.
+func (en *entry) recycle() {
 	g := en.g
 	if en.id != "" {
 		delete(g.keys, en.id)
@@ -167,10 +211,17 @@ func (e *Engine) fireTimers(t int64) {
 	for len(e.timers) > 0 && e.timers[0].at <= t {
 		tm := e.timers.pop()
 		en := tm.en
-		if en.gen != tm.gen || en.timer != tm.at {
+		if en == nil || en.gen != tm.gen {
+			// The entry was evicted or recycled, or the timer was read
+			// back from the store: find the key's entry, if it has one.
+			if en = e.entryOf(tm.g, tm.id); en == nil {
+				continue
+			}
+		} else if en.timer != tm.at {
 			continue // stale
 		}
 		en.timer = noDeadline
+		e.touch(en)
 		to := t
 		for _, st := range en.states {
 			if st != nil && st.UrgentDeadline() <= t {
@@ -187,7 +238,27 @@ func (e *Engine) fireTimers(t int64) {
 			rt.m.AdvanceTime(st, to, &rt.out)
 			rt.deliver(e, en, st, nil)
 		}
+		e.markDirty(en)
 		e.settle(en, to)
+	}
+}
+
+// entryOf returns the cached or stored entry of key id, or nil.
+func (e *Engine) entryOf(g *keyGroup, id string) *entry {
+	if en, ok := g.keys[id]; ok {
+		return en
+	}
+	if e.persist == nil {
+		return nil
+	}
+	return e.load(g, []byte(id))
+}
+
+// touch records a use of the entry for eviction.
+func (e *Engine) touch(en *entry) {
+	if p := e.persist; p != nil {
+		p.tick++
+		en.used = p.tick
 	}
 }
 

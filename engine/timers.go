@@ -7,7 +7,8 @@ import "strings"
 // entry was recycled, which bumps gen) is skipped when popped.
 type timer struct {
 	at  int64
-	en  *entry
+	g   *keyGroup
+	en  *entry // nil for a timer read back from the store
 	id  string // en.id when pushed: en may be recycled while the timer waits
 	gen uint32
 }
@@ -18,8 +19,8 @@ func (a *timer) before(b *timer) bool {
 	if a.at != b.at {
 		return a.at < b.at
 	}
-	if a.en.g.idx != b.en.g.idx {
-		return a.en.g.idx < b.en.g.idx
+	if a.g.idx != b.g.idx {
+		return a.g.idx < b.g.idx
 	}
 	return strings.Compare(a.id, b.id) < 0
 }

@@ -2,6 +2,7 @@ package eventtime
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/motifcep/motif/event"
@@ -100,6 +101,37 @@ func (s *Sorter) Close() { s.closed = true }
 
 // Len returns the number of buffered events.
 func (s *Sorter) Len() int { return s.run.n + len(s.heap) }
+
+// Buffered returns the buffered events in the order Pop would return them
+// (a copy of the references; the sorter keeps the events).
+func (s *Sorter) Buffered() []*event.Event {
+	items := make([]item, 0, s.Len())
+	for i := range s.run.n {
+		items = append(items, s.run.buf[(s.run.head+i)&(len(s.run.buf)-1)])
+	}
+	items = append(items, s.heap...)
+	slices.SortFunc(items, func(a, b item) int {
+		if a.less(&b) {
+			return -1
+		}
+		if b.less(&a) {
+			return 1
+		}
+		return 0
+	})
+	evs := make([]*event.Event, len(items))
+	for i := range items {
+		evs[i] = items[i].e
+	}
+	return evs
+}
+
+// MaxSeen returns the largest event time pushed (math.MinInt64 before any).
+func (s *Sorter) MaxSeen() int64 { return s.maxSeen }
+
+// Restore sets the largest event time seen, for a sorter resuming a stream
+// (before its buffered events are pushed back).
+func (s *Sorter) Restore(maxSeen int64) { s.maxSeen = max(s.maxSeen, maxSeen) }
 
 // AdvanceTo raises the watermark to wm from outside (e.g. a partition-wide
 // watermark); it never lowers it.

@@ -291,3 +291,17 @@ func (d *decoder) runs(nodes int) []run {
 	}
 	return rs
 }
+
+// AppendEvent appends the binary form of an event (as states store it) to b.
+func AppendEvent(b []byte, e *event.Event) []byte { return appendEvent(b, e) }
+
+// ReadEvent decodes one event written by AppendEvent from the front of b and
+// returns it with the rest of b.
+func ReadEvent(b []byte) (*event.Event, []byte, error) {
+	d := decoder{b: b}
+	e := d.event()
+	if d.err != nil {
+		return nil, nil, d.err
+	}
+	return e, d.b, nil
+}

@@ -1,0 +1,97 @@
+package checkpoint
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Defaults that Options fields left at zero take.
+const (
+	DefaultCacheSize       = 64 << 20 // bytes of Pebble block cache
+	DefaultKeepCheckpoints = 3
+)
+
+// Options configure a Store. The zero value is ready to use: every field
+// has a default, and nothing asks for storage-engine tuning.
+type Options struct {
+	// Logger receives the store's own messages and Pebble's. Nil discards
+	// them.
+	Logger *slog.Logger
+
+	// CacheSize is the size of the block cache in bytes. Zero means
+	// DefaultCacheSize.
+	CacheSize int64
+
+	// AlertRetention bounds the alert log. MaxAge is measured in event time
+	// against the time passed to EnforceRetention. Zero fields keep
+	// everything.
+	AlertRetention Retention
+
+	// LogRetention bounds the consumed part of the embedded log: records
+	// below the committed offset of source LogSource. MaxAge is measured on
+	// Clock from the commit that appended them. Zero fields keep everything.
+	LogRetention Retention
+
+	// KeepCheckpoints is how many automatic checkpoints are kept; older ones
+	// are removed after each new one. Zero means DefaultKeepCheckpoints.
+	// Savepoints are never removed automatically.
+	KeepCheckpoints int
+
+	// Clock stamps embedded log segments and ages them for LogRetention.
+	// Nil means time.Now.
+	Clock func() time.Time
+}
+
+// Retention bounds a log by age and by size; a zero field sets no bound.
+// Records are removed oldest first while either bound is exceeded.
+type Retention struct {
+	MaxAge   time.Duration
+	MaxBytes int64
+}
+
+func (r Retention) enabled() bool { return r.MaxAge > 0 || r.MaxBytes > 0 }
+
+// Validate reports every problem with o at once.
+func (o Options) Validate() error {
+	var errs []error
+	if o.CacheSize < 0 {
+		errs = append(errs, fmt.Errorf("CacheSize %d is negative", o.CacheSize))
+	}
+	if o.KeepCheckpoints < 0 {
+		errs = append(errs, fmt.Errorf("KeepCheckpoints %d is negative", o.KeepCheckpoints))
+	}
+	for _, r := range []struct {
+		name string
+		r    Retention
+	}{{"AlertRetention", o.AlertRetention}, {"LogRetention", o.LogRetention}} {
+		if r.r.MaxAge < 0 {
+			errs = append(errs, fmt.Errorf("%s.MaxAge %v is negative", r.name, r.r.MaxAge))
+		}
+		if r.r.MaxBytes < 0 {
+			errs = append(errs, fmt.Errorf("%s.MaxBytes %d is negative", r.name, r.r.MaxBytes))
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: options: %w", ErrInvalid, errors.Join(errs...))
+}
+
+// withDefaults returns o with zero fields replaced by their defaults.
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.CacheSize == 0 {
+		o.CacheSize = DefaultCacheSize
+	}
+	if o.KeepCheckpoints == 0 {
+		o.KeepCheckpoints = DefaultKeepCheckpoints
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	return o
+}

@@ -1,0 +1,325 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/motifcep/motif/nfa"
+)
+
+// StateStore is where key states live beyond the engine's memory. With a
+// store (Config.Store) the engine's key entries are a cache: a key that is
+// not cached is read from the store when an event or a timer needs it, and
+// clean entries are evicted when the cache exceeds Config.CacheBytes.
+//
+// States are keyed by (pattern, version, key), the key in the engine's
+// binary form (each part's kind, length and text).
+type StateStore interface {
+	GetState(pattern string, version uint32, key []byte) ([]byte, bool, error)
+}
+
+// StateWriter receives the changes of a Flush; a checkpoint.Batch is one.
+// The changes of one Flush are meant to be committed atomically, together
+// with the alerts and input offsets they correspond to.
+type StateWriter interface {
+	PutState(pattern string, version uint32, key, state []byte)
+	DeleteState(pattern string, version uint32, key []byte)
+	PutTimer(at int64, pattern string, version uint32, key []byte)
+	DeleteTimer(at int64, pattern string, version uint32, key []byte)
+}
+
+// DefaultCacheBytes bounds the key states kept in memory when a store is set.
+const DefaultCacheBytes = 256 << 20
+
+// entryOverhead approximates what an entry costs in memory beyond its
+// encoded states: the entry, its map slot, state headers and decoded events
+// are larger than their encoding.
+const entryOverhead = 256
+
+// persistence is the engine's bookkeeping for a store.
+type persistence struct {
+	store  StateStore
+	limit  int64
+	cached int64 // approximate bytes of the cached entries
+	tick   uint64
+	dirty  []dirtyRef
+	tombs  []tomb
+	tombed map[tombKey]bool // keys of tombs: stored but deleted, not to be read back
+	buf    []byte
+	err    error // sticky: a store failure stops the engine
+
+	Loads, Evictions uint64
+}
+
+type dirtyRef struct {
+	en  *entry
+	gen uint32
+}
+
+// tomb is a released entry whose stored states and timers must be deleted
+// at the next Flush.
+type tomb struct {
+	g      *keyGroup
+	id     string
+	stored []int64 // per pattern position: the stored timer; noStored if no state is stored
+}
+
+type tombKey struct {
+	g  *keyGroup
+	id string
+}
+
+// noStored marks a pattern position without a stored state.
+const noStored = int64(math.MinInt64)
+
+// ErrStore wraps failures of the state store: the engine stops, and its
+// owner restarts from the last commit.
+var ErrStore = errors.New("engine: state store")
+
+// persistent entries remember what of them is in the store.
+func (en *entry) initStored() {
+	if en.stored == nil {
+		en.stored = make([]int64, len(en.states))
+	}
+	for i := range en.stored {
+		en.stored[i] = noStored
+	}
+}
+
+// markDirty schedules a changed entry for the next Flush.
+func (e *Engine) markDirty(en *entry) {
+	p := e.persist
+	if p == nil || en.dirty {
+		return
+	}
+	en.dirty = true
+	p.dirty = append(p.dirty, dirtyRef{en, en.gen})
+}
+
+// load reads the states of key id of group g from the store; it returns
+// nil if the store holds none (or failed: see persistence.err).
+func (e *Engine) load(g *keyGroup, id []byte) *entry {
+	p := e.persist
+	if p.tombed[tombKey{g, string(id)}] {
+		return nil // released since the last Flush: the store is out of date
+	}
+	var en *entry
+	for i, rt := range g.pats {
+		b, ok, err := p.store.GetState(rt.prog.Name, uint32(rt.prog.Version), id)
+		if err != nil {
+			p.err = fmt.Errorf("%w: reading %s: %v", ErrStore, rt.prog.Name, err)
+			return nil
+		}
+		if !ok {
+			continue
+		}
+		if en == nil {
+			en = g.fresh()
+			en.initStored()
+		}
+		st := en.state(i)
+		if err := st.UnmarshalBinary(b); err != nil {
+			p.err = fmt.Errorf("%w: state of %s key %q: %v", ErrStore, rt.prog.Name, partsOf(id), err)
+			return nil
+		}
+		en.stored[i] = storedTimer(rt, st)
+		en.bytes += len(b)
+	}
+	if en == nil {
+		return nil
+	}
+	p.Loads++
+	en.id = string(id)
+	en.parts = partsOf(id)
+	g.keys[en.id] = en
+	p.cached += int64(en.bytes + entryOverhead)
+	return en
+}
+
+// storedTimer is the time a stored state asks to be woken at: its earliest
+// deadline, or the end of its suppression. It depends on the state alone,
+// so a state read back computes the same timer and can delete it.
+func storedTimer(rt *patternRT, st *nfa.State) int64 {
+	at := st.NextDeadline()
+	if s := rt.prog.Suppress; s > 0 && st.LastAlert != math.MinInt64 {
+		at = min(at, st.LastAlert+s)
+	}
+	return at
+}
+
+// partsOf splits a key in binary form into the texts of its parts.
+func partsOf(id []byte) []string {
+	var parts []string
+	for len(id) >= 5 {
+		n := int(uint32(id[1]) | uint32(id[2])<<8 | uint32(id[3])<<16 | uint32(id[4])<<24)
+		if n > len(id)-5 {
+			break
+		}
+		parts = append(parts, string(id[5:5+n]))
+		id = id[5+n:]
+	}
+	return parts
+}
+
+// Flush writes every key state changed since the last Flush to w: changed
+// states and their timers, deletions of states that became idle. Then, if
+// the cached states exceed the cache bound, it evicts the least recently
+// used entries (they are clean now, and w is about to be committed). It
+// returns the number of states written.
+func (e *Engine) Flush(w StateWriter) (int, error) {
+	p := e.persist
+	if p == nil {
+		return 0, nil
+	}
+	if p.err != nil {
+		return 0, p.err
+	}
+	n := 0
+	for _, t := range p.tombs {
+		for i, at := range t.stored {
+			if at == noStored {
+				continue
+			}
+			rt := t.g.pats[i]
+			w.DeleteState(rt.prog.Name, uint32(rt.prog.Version), []byte(t.id))
+			if at != noDeadline {
+				w.DeleteTimer(at, rt.prog.Name, uint32(rt.prog.Version), []byte(t.id))
+			}
+			n++
+		}
+	}
+	clear(p.tombs)
+	p.tombs = p.tombs[:0]
+	clear(p.tombed)
+	for _, d := range p.dirty {
+		en := d.en
+		if en.gen != d.gen || en.id == "" {
+			continue // released since: its tomb did the work
+		}
+		en.dirty = false
+		key := []byte(en.id)
+		size := 0
+		for i, st := range en.states {
+			rt := en.g.pats[i]
+			name, version := rt.prog.Name, uint32(rt.prog.Version)
+			old := en.stored[i]
+			if st == nil || st.Idle() {
+				if old != noStored {
+					w.DeleteState(name, version, key)
+					if old != noDeadline {
+						w.DeleteTimer(old, name, version, key)
+					}
+					en.stored[i] = noStored
+					n++
+				}
+				continue
+			}
+			p.buf = st.AppendBinary(p.buf[:0])
+			size += len(p.buf)
+			w.PutState(name, version, key, p.buf)
+			at := storedTimer(rt, st)
+			if at != old {
+				if old != noStored && old != noDeadline {
+					w.DeleteTimer(old, name, version, key)
+				}
+				if at != noDeadline {
+					w.PutTimer(at, name, version, key)
+				}
+			}
+			en.stored[i] = at
+			n++
+		}
+		p.cached += int64(size - en.bytes)
+		en.bytes = size
+	}
+	clear(p.dirty)
+	p.dirty = p.dirty[:0]
+	e.evict()
+	return n, nil
+}
+
+// evict drops least recently used clean entries until the cache is within
+// its bound. Candidates are sampled (map iteration starts at random), so
+// the cost does not grow with the number of keys.
+func (e *Engine) evict() {
+	p := e.persist
+	for p.cached > p.limit {
+		var victim *entry
+		for _, g := range e.groups {
+			k := 0
+			for _, en := range g.keys {
+				if !en.dirty && (victim == nil || en.used < victim.used) {
+					victim = en
+				}
+				if k++; k == 8 {
+					break
+				}
+			}
+		}
+		if victim == nil {
+			return // everything cached is dirty: wait for the next Flush
+		}
+		p.cached -= int64(victim.bytes + entryOverhead)
+		p.Evictions++
+		victim.recycle()
+	}
+}
+
+// RestoreTimer registers a timer read back from the store, before any
+// event is pushed. Timers of patterns the engine does not run (another
+// version, a deleted pattern) are ignored and reported false.
+func (e *Engine) RestoreTimer(at int64, pattern string, version uint32, key []byte) bool {
+	for _, rt := range e.patterns {
+		if rt.prog.Name == pattern && uint32(rt.prog.Version) == version {
+			e.timers.push(timer{at: at, g: rt.g, id: string(key)})
+			return true
+		}
+	}
+	return false
+}
+
+// CacheStats reports the cached entries' approximate bytes, loads from the
+// store and evictions.
+func (e *Engine) CacheStats() (bytes int64, loads, evictions uint64) {
+	if e.persist == nil {
+		return 0, 0, 0
+	}
+	return e.persist.cached, e.persist.Loads, e.persist.Evictions
+}
+
+// AppendPending appends the events waiting in the sorter for the watermark,
+// in binary form, so that a commit can carry them (they are past the
+// committed input offsets). RestorePending puts them back.
+func (e *Engine) AppendPending(b []byte) []byte {
+	evs := e.sorter.Buffered()
+	b = binary.AppendUvarint(b, uint64(len(evs)))
+	for _, ev := range evs {
+		b = nfa.AppendEvent(b, ev)
+	}
+	return b
+}
+
+// RestorePending pushes back events saved by AppendPending, and the largest
+// event time seen before the commit, so the watermark resumes where it was.
+func (e *Engine) RestorePending(b []byte, maxSeen int64) error {
+	n, k := binary.Uvarint(b)
+	if k <= 0 {
+		return fmt.Errorf("%w: pending events: bad count", ErrStore)
+	}
+	b = b[k:]
+	e.sorter.Restore(maxSeen)
+	for range n {
+		ev, rest, err := nfa.ReadEvent(b)
+		if err != nil {
+			return fmt.Errorf("%w: pending events: %v", ErrStore, err)
+		}
+		b = rest
+		e.sorter.Push(ev)
+	}
+	return nil
+}
+
+// MaxEventTime returns the largest event time pushed so far.
+func (e *Engine) MaxEventTime() int64 { return e.sorter.MaxSeen() }

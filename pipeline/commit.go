@@ -1,0 +1,197 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/motifcep/motif/checkpoint"
+)
+
+// resumeKey names the meta record of a partition's pipeline.
+func (p *Pipeline) resumeKey() string {
+	return "pipeline/" + strconv.FormatUint(uint64(p.cfg.Partition), 10)
+}
+
+// resume is what a commit records beside states, alerts and offsets: the
+// engine's schema (stored events are decoded by slot), the largest event
+// time seen (the watermark resumes from it) and the events waiting in the
+// sorter, which are past the committed offset.
+type resume struct {
+	schema  []string
+	maxSeen int64
+	pending []byte
+}
+
+func (p *Pipeline) readResume() (resume, error) {
+	rs := resume{maxSeen: math.MinInt64}
+	b, ok, err := p.store.GetMeta(p.resumeKey())
+	if err != nil || !ok {
+		return rs, err
+	}
+	bad := func(what string) (resume, error) {
+		return rs, fmt.Errorf("pipeline: corrupt resume record %s: %s", p.resumeKey(), what)
+	}
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return bad("schema length")
+	}
+	b = b[k:]
+	for range n {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
+			return bad("schema path")
+		}
+		rs.schema = append(rs.schema, string(b[k:k+int(l)]))
+		b = b[k+int(l):]
+	}
+	ms, k := binary.Varint(b)
+	if k <= 0 {
+		return bad("max event time")
+	}
+	rs.maxSeen, rs.pending = ms, b[k:]
+	return rs, nil
+}
+
+func (p *Pipeline) appendResume(b []byte) []byte {
+	paths := p.eng.Schema().Paths()
+	b = binary.AppendUvarint(b, uint64(len(paths)))
+	for _, s := range paths {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendVarint(b, p.eng.MaxEventTime())
+	return p.eng.AppendPending(b)
+}
+
+// restore puts the engine back where the last commit left it.
+func (p *Pipeline) restore(rs resume) error {
+	offs, err := p.store.Offsets()
+	if err != nil {
+		return err
+	}
+	p.next = offs[Source][p.cfg.Partition]
+	if rs.pending != nil {
+		if err := p.eng.RestorePending(rs.pending, rs.maxSeen); err != nil {
+			return err
+		}
+	}
+	return p.store.Timers(math.MaxInt64, func(at int64, pattern string, version uint32, key []byte) bool {
+		p.eng.RestoreTimer(at, pattern, version, key)
+		return true
+	})
+}
+
+// commit writes everything since the last commit in one batch: changed key
+// states and timers, new alerts, dead letters, the next offset and the
+// resume record.
+func (p *Pipeline) commit() error {
+	if p.uncommit == 0 && len(p.pending) == 0 {
+		return nil
+	}
+	b := p.store.NewBatch()
+	defer b.Close()
+	if _, err := p.eng.Flush(b); err != nil {
+		p.stats.CommitFailures++
+		return err
+	}
+	for _, a := range p.pending {
+		if _, seen, err := p.store.AlertSeen(a.ID); err != nil {
+			p.stats.CommitFailures++
+			return err
+		} else if seen {
+			p.stats.DuplicateAlerts++
+			continue
+		}
+		p.buf = a.AppendJSON(p.buf[:0])
+		b.AppendAlert(a.ID, a.End, p.buf)
+		p.stats.Alerts++
+	}
+	for _, d := range p.dead {
+		b.PutDeadLetter(Source, p.cfg.Partition, d.offset, d.reason, d.record)
+	}
+	b.PutOffset(Source, p.cfg.Partition, p.next)
+	p.buf = p.appendResume(p.buf[:0])
+	b.PutMeta(p.resumeKey(), p.buf)
+	if err := b.Commit(true); err != nil {
+		p.stats.CommitFailures++
+		return fmt.Errorf("pipeline: commit at offset %d: %w", p.next, err)
+	}
+	clear(p.pending)
+	p.pending = p.pending[:0]
+	clear(p.dead)
+	p.dead = p.dead[:0]
+	p.uncommit = 0
+	p.lastCommt = p.cfg.Now()
+	p.stats.Commits++
+	p.publishStats()
+	if p.cfg.OnCommit != nil {
+		p.cfg.OnCommit(p.Stats())
+	}
+	return nil
+}
+
+// Checkpoint takes a checkpoint of the store (a savepoint if name is not
+// empty) right after a commit, with the pattern versions in its metadata.
+// Run must be running: it commits, then the checkpoint is taken on its own
+// goroutine while processing goes on.
+func (p *Pipeline) Checkpoint(ctx context.Context, name string) (checkpoint.Info, error) {
+	req := ckptReq{name: name, reply: make(chan ckptResult, 1)}
+	select {
+	case p.ckpt <- req:
+	case <-ctx.Done():
+		return checkpoint.Info{}, ctx.Err()
+	}
+	select {
+	case r := <-req.reply:
+		return r.info, r.err
+	case <-ctx.Done():
+		return checkpoint.Info{}, ctx.Err()
+	}
+}
+
+type ckptReq struct {
+	name  string
+	reply chan ckptResult
+}
+
+type ckptResult struct {
+	info checkpoint.Info
+	err  error
+}
+
+// startCheckpoint commits and takes the checkpoint on another goroutine.
+func (p *Pipeline) startCheckpoint(ctx context.Context, req ckptReq) error {
+	if err := p.commit(); err != nil {
+		req.reply <- ckptResult{err: err}
+		return err
+	}
+	meta := checkpoint.Meta{Patterns: map[string]uint32{}}
+	for _, pt := range p.cfg.Set.Patterns {
+		v := 1
+		if p.cfg.Version != nil {
+			v = p.cfg.Version(pt.Name.Name)
+		}
+		meta.Patterns[pt.Name.Name] = uint32(v)
+	}
+	p.ckptWG.Add(1)
+	go func() {
+		defer p.ckptWG.Done()
+		var r ckptResult
+		if req.name == "" {
+			r.info, r.err = p.store.Checkpoint(ctx, meta)
+		} else {
+			r.info, r.err = p.store.Savepoint(ctx, req.name, meta)
+		}
+		if r.err != nil {
+			p.ckptFailed.Add(1)
+			p.cfg.Logger.Error("checkpoint failed", "name", req.name, "err", r.err)
+		} else {
+			p.ckptTaken.Add(1)
+		}
+		req.reply <- r
+	}()
+	return nil
+}
