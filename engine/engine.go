@@ -46,6 +46,9 @@ type Config struct {
 	// CacheBytes bounds the key states cached in memory when Store is set
 	// (default DefaultCacheBytes).
 	CacheBytes int64
+	// StoreEmpty says the store holds no key state yet, so that a key the
+	// engine never wrote needs no store read (see storedFilter).
+	StoreEmpty bool
 	// Schema lists attribute paths to give the first slots, in order: the
 	// schema of the engine whose states the store holds (Schema().Paths()),
 	// so that stored events decode into the same slots.
@@ -113,7 +116,8 @@ func New(set *pattern.Set, cfg Config, sink Sink) (*Engine, error) {
 		e.schema.Slot(path)
 	}
 	if cfg.Store != nil {
-		e.persist = &persistence{store: cfg.Store, limit: cfg.CacheBytes, tombed: map[tombKey]bool{}}
+		e.persist = &persistence{store: cfg.Store, limit: cfg.CacheBytes, tombed: map[tombKey]bool{},
+			filter: newStoredFilter(cfg.StoreEmpty)}
 		if e.persist.limit <= 0 {
 			e.persist.limit = DefaultCacheBytes
 		}

@@ -47,6 +47,7 @@ type persistence struct {
 	dirty  []dirtyRef
 	tombs  []tomb
 	tombed map[tombKey]bool // keys of tombs: stored but deleted, not to be read back
+	filter *storedFilter
 	buf    []byte
 	err    error // sticky: a store failure stops the engine
 
@@ -104,6 +105,9 @@ func (e *Engine) load(g *keyGroup, id []byte) *entry {
 	p := e.persist
 	if p.tombed[tombKey{g, string(id)}] {
 		return nil // released since the last Flush: the store is out of date
+	}
+	if !p.filter.mayContain(g, string(id)) {
+		return nil
 	}
 	var en *entry
 	for i, rt := range g.pats {
@@ -219,6 +223,9 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 			p.buf = st.AppendBinary(p.buf[:0])
 			size += len(p.buf)
 			w.PutState(name, version, key, p.buf)
+			if old == noStored {
+				p.filter.add(en.g, en.id)
+			}
 			at := storedTimer(rt, st)
 			if at != old {
 				if old != noStored && old != noDeadline {

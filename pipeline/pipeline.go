@@ -132,7 +132,12 @@ func New(cfg Config) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	empty := true
+	if err := p.store.AllStates(func(string, uint32, []byte, []byte) bool { empty = false; return false }); err != nil {
+		return nil, err
+	}
 	p.eng, err = engine.New(cfg.Set, engine.Config{
+		StoreEmpty:     empty,
 		OutOfOrderness: cfg.OutOfOrderness,
 		DefaultWithin:  cfg.DefaultWithin,
 		Version:        cfg.Version,
