@@ -295,17 +295,7 @@ func (e *Engine) flushHeld() {
 		return cmp.Or(cmp.Compare(a.since, b.since), cmp.Compare(a.en.g.idx, b.en.g.idx), strings.Compare(a.en.id, b.en.id))
 	})
 	for _, h := range hs {
-		for i, st := range h.en.states {
-			if st == nil || st.Idle() {
-				continue
-			}
-			rt := h.en.g.pats[i]
-			rt.out.Reset()
-			rt.m.AdvanceTime(st, math.MaxInt64, &rt.out)
-			rt.deliver(e, h.en, st, nil)
-		}
-		e.markDirty(h.en)
-		e.settle(h.en, math.MaxInt64)
+		e.advance(h.en, math.MaxInt64)
 	}
 }
 
@@ -333,7 +323,7 @@ func (e *Engine) process(ev *event.Event) {
 		if rt.m.Step(st, ev, &rt.out) {
 			retained = true
 		}
-		rt.deliver(e, en, st, ev)
+		rt.deliver(e, en, st)
 		if en.id == "" && !st.Idle() { // after deliver: suppress keeps state too
 			e.register(en)
 		}

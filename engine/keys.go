@@ -98,25 +98,19 @@ func (en *entry) state(pos int) *nfa.State {
 // register puts a fresh entry into the map under the key in g.keyBuf.
 func (e *Engine) register(en *entry) {
 	en.id = string(en.g.keyBuf)
-	en.partsFor(nil)
+	en.keyParts()
 	en.g.keys[en.id] = en
 	if e.persist != nil {
 		e.persist.cached += entryOverhead
 	}
 }
 
-// partsFor returns the key parts, computing them the first time from ev, or
-// from the key in g.keyBuf (the entry's key) when ev is nil.
-func (en *entry) partsFor(ev *event.Event) []string {
+// keyParts returns the key as alerts show it, computed the first time from
+// the key in g.keyBuf: an entry is registered (or read back) with its parts
+// set, so an unregistered one is the entry of the key being processed.
+func (en *entry) keyParts() []string {
 	if en.parts == nil && len(en.g.slots) > 0 {
-		if ev == nil {
-			en.parts = partsOf(en.g.keyBuf)
-			return en.parts
-		}
-		en.parts = make([]string, len(en.g.slots))
-		for i, slot := range en.g.slots {
-			en.parts[i] = string(ev.Field(slot).AppendText(nil))
-		}
+		en.parts = partsOf(en.g.keyBuf)
 	}
 	return en.parts
 }
@@ -176,13 +170,12 @@ func (e *Engine) release(en *entry) {
 				p.tombed[tombKey{en.g, en.id}] = true
 			}
 		}
-		en.initStored()
-		en.bytes, en.dirty = 0, false
 	}
 	en.recycle()
 }
 
-// recycle empties an entry and returns it to its group's free list.
+// recycle empties an entry and returns it to its group's free list; its
+// stored timers are reset when it is reused (initStored).
 func (en *entry) recycle() {
 	g := en.g
 	if en.id != "" {
@@ -196,6 +189,7 @@ func (en *entry) recycle() {
 	en.id, en.parts = "", nil
 	en.gen++
 	en.timer = noDeadline
+	en.dirty, en.bytes = false, 0
 	g.free = append(g.free, en)
 }
 
@@ -229,18 +223,24 @@ func (e *Engine) fireTimers(t int64) {
 				break
 			}
 		}
-		for i, st := range en.states {
-			if st == nil || st.Idle() {
-				continue
-			}
-			rt := en.g.pats[i]
-			rt.out.Reset()
-			rt.m.AdvanceTime(st, to, &rt.out)
-			rt.deliver(e, en, st, nil)
-		}
-		e.markDirty(en)
-		e.settle(en, to)
+		e.advance(en, to)
 	}
+}
+
+// advance moves every state of an entry to event time t, delivers what
+// that produces, and settles the entry.
+func (e *Engine) advance(en *entry, t int64) {
+	for i, st := range en.states {
+		if st == nil || st.Idle() {
+			continue
+		}
+		rt := en.g.pats[i]
+		rt.out.Reset()
+		rt.m.AdvanceTime(st, t, &rt.out)
+		rt.deliver(e, en, st)
+	}
+	e.markDirty(en)
+	e.settle(en, t)
 }
 
 // entryOf returns the cached or stored entry of key id, or nil.

@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/motifcep/motif/alert"
-	"github.com/motifcep/motif/event"
 	"github.com/motifcep/motif/nfa"
 )
 
@@ -22,13 +21,13 @@ type patternRT struct {
 }
 
 // deliver turns the matches in rt.out into alerts.
-func (rt *patternRT) deliver(e *Engine, en *entry, st *nfa.State, ev *event.Event) {
+func (rt *patternRT) deliver(e *Engine, en *entry, st *nfa.State) {
 	if len(rt.out.Matches) == 0 {
 		rt.warnCap(e)
 		return
 	}
 	rt.ids = rt.ids[:0]
-	parts := en.partsFor(ev)
+	parts := en.keyParts()
 	for i := range rt.out.Matches {
 		mt := &rt.out.Matches[i]
 		if s := rt.prog.Suppress; s > 0 {

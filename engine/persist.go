@@ -157,7 +157,7 @@ func storedTimer(rt *patternRT, st *nfa.State) int64 {
 func partsOf(id []byte) []string {
 	var parts []string
 	for len(id) >= 5 {
-		n := int(uint32(id[1]) | uint32(id[2])<<8 | uint32(id[3])<<16 | uint32(id[4])<<24)
+		n := int(binary.LittleEndian.Uint32(id[1:5]))
 		if n > len(id)-5 {
 			break
 		}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -151,10 +150,7 @@ func TestSameAlertsAsInMemory(t *testing.T) {
 	s := openStore(t, t.TempDir())
 	defer s.Close()
 	appendLog(t, s, lines)
-	cache := int64(64 << 10)
-	if os.Getenv("XCACHE") != "" {
-		cache = 1 << 30
-	}
+	const cache = 64 << 10
 	p, err := New(Config{Set: set, Store: s, CommitEvents: 500, CacheBytes: cache, StopAtEnd: true})
 	if err != nil {
 		t.Fatal(err)

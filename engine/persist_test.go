@@ -1,0 +1,57 @@
+package engine
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/motifcep/motif/checkpoint"
+)
+
+// The cache's byte count stays equal to what its entries hold through
+// flushes, evictions, read-backs and releases, so the bound means what it
+// says.
+func TestCacheAccounting(t *testing.T) {
+	s, err := checkpoint.Open(t.TempDir(), checkpoint.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	e, _ := newEngine(t, `pattern p {
+    key k
+    within 1m
+    begin       a: a
+    followed_by b: b
+}`, Config{Store: s, CacheBytes: 4 << 10, StoreEmpty: true})
+	var seq uint64
+	for i := range 3000 {
+		typ := "a"
+		if i%3 == 2 {
+			typ = "b"
+		}
+		if err := push(t, e, &seq, fmt.Sprintf(`{"type":%q,"time":%q,"k":"k%d"}`, typ, at(i/10), i%97)); err != nil {
+			t.Fatal(err)
+		}
+		if i%50 != 49 {
+			continue
+		}
+		b := s.NewBatch()
+		if _, err := e.Flush(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Commit(false); err != nil {
+			t.Fatal(err)
+		}
+		var want int64
+		for _, g := range e.groups {
+			for _, en := range g.keys {
+				want += int64(en.bytes + entryOverhead)
+			}
+		}
+		if got := e.persist.cached; got != want {
+			t.Fatalf("after event %d: cache counts %d bytes, its entries hold %d", i, got, want)
+		}
+	}
+	if _, loads, evictions := e.CacheStats(); loads == 0 || evictions == 0 {
+		t.Fatalf("loads %d, evictions %d: the test did not exercise the store", loads, evictions)
+	}
+}
