@@ -40,6 +40,10 @@ type Config struct {
 	// the engine's own pool (NewEvent).
 	Recycle func(*event.Event)
 
+	// Retiring lists replaced pattern versions that finish their open
+	// partial matches but start none (see Retiring).
+	Retiring []Retiring
+
 	// Store, if set, holds key states beyond memory (see StateStore); the
 	// owner commits what Flush writes. Nil keeps every state in memory.
 	Store StateStore
@@ -53,6 +57,15 @@ type Config struct {
 	// schema of the engine whose states the store holds (Schema().Paths()),
 	// so that stored events decode into the same slots.
 	Schema []string
+}
+
+// Retiring is a replaced version of a pattern: its declaration (checked in
+// the set it came from) and its version. It runs beside the live version,
+// extends and completes the partial matches it holds, and starts no new
+// ones; once it holds none it can be dropped from the engine.
+type Retiring struct {
+	Decl    *pattern.PatternDecl
+	Version int
 }
 
 // Stats counts what the engine did.
@@ -122,21 +135,19 @@ func New(set *pattern.Set, cfg Config, sink Sink) (*Engine, error) {
 			e.persist.limit = DefaultCacheBytes
 		}
 	}
-	for i, p := range set.Patterns {
+	for _, p := range set.Patterns {
 		version := 1
 		if cfg.Version != nil {
 			version = cfg.Version(p.Name.Name)
 		}
-		prog, err := nfa.Compile(p, nfa.Options{
-			Schema:        e.schema,
-			DefaultWithin: cfg.DefaultWithin,
-			MaxRuns:       cfg.MaxPartialMatches,
-			Version:       version,
-		})
-		if err != nil {
+		if err := e.addPattern(p, version, false); err != nil {
 			return nil, err
 		}
-		e.patterns = append(e.patterns, &patternRT{idx: i, prog: prog, m: nfa.NewMatcher(prog)})
+	}
+	for _, r := range cfg.Retiring {
+		if err := e.addPattern(r.Decl, r.Version, true); err != nil {
+			return nil, err
+		}
 	}
 	e.groups = groupPatterns(e.patterns)
 	e.cur = make([]*entry, len(e.groups))
@@ -160,6 +171,22 @@ func New(set *pattern.Set, cfg Config, sink Sink) (*Engine, error) {
 	}
 	e.shapes = compileShapes(set, e.schema)
 	return e, nil
+}
+
+func (e *Engine) addPattern(p *pattern.PatternDecl, version int, retiring bool) error {
+	prog, err := nfa.Compile(p, nfa.Options{
+		Schema:        e.schema,
+		DefaultWithin: e.cfg.DefaultWithin,
+		MaxRuns:       e.cfg.MaxPartialMatches,
+		Version:       version,
+	})
+	if err != nil {
+		return err
+	}
+	m := nfa.NewMatcher(prog)
+	m.Retiring = retiring
+	e.patterns = append(e.patterns, &patternRT{idx: len(e.patterns), prog: prog, m: m})
+	return nil
 }
 
 // Schema returns the slots events must be decoded into.
@@ -197,6 +224,9 @@ func (e *Engine) Validate(ev *event.Event) error {
 		}
 	}
 	for _, rt := range e.routes(ev.Type).pats {
+		if rt.m.Retiring {
+			continue // it starts nothing: an event without its key is no loss
+		}
 		for i, slot := range rt.prog.KeySlots {
 			if ev.Field(slot).IsNull() {
 				return fmt.Errorf("%w: missing key field %q (pattern %s)", ErrInvalidEvent, rt.prog.KeyPaths[i], rt.prog.Name)
@@ -318,6 +348,9 @@ func (e *Engine) process(ev *event.Event) {
 	retained := false
 	for _, rt := range r.pats {
 		en := e.cur[rt.g.idx]
+		if rt.m.Retiring && en.states[rt.pos] == nil {
+			continue // it starts nothing on a key it holds nothing for
+		}
 		st := en.state(rt.pos)
 		rt.out.Reset()
 		if rt.m.Step(st, ev, &rt.out) {

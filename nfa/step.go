@@ -33,6 +33,12 @@ type Matcher struct {
 	pot   []run
 	curEv int32
 	Stats Stats
+
+	// Retiring stops the matcher from starting partial matches: events
+	// only extend the open ones, which complete or expire as usual. A
+	// pattern version that was replaced runs this way until its last
+	// partial match is gone.
+	Retiring bool
 }
 
 type edgeRef struct {
@@ -68,7 +74,9 @@ func (m *Matcher) Step(st *State, e *event.Event, out *Output) (retained bool) {
 	for i := range st.runs {
 		m.stepRun(st, st.runs[i], e, false)
 	}
-	m.stepRun(st, run{state: m.p.start, node: -1}, e, true)
+	if !m.Retiring {
+		m.stepRun(st, run{state: m.p.start, node: -1}, e, true)
+	}
 	st.runs, m.next = m.next, st.runs
 	m.enforceCap(st)
 	m.processMatches(st, out)

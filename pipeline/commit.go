@@ -78,8 +78,11 @@ func (p *Pipeline) restore(rs resume) error {
 			return err
 		}
 	}
+	p.stale = p.stale[:0]
 	return p.store.Timers(math.MaxInt64, func(at int64, pattern string, version uint32, key []byte) bool {
-		p.eng.RestoreTimer(at, pattern, version, key)
+		if !p.eng.RestoreTimer(at, pattern, version, key) {
+			p.stale = append(p.stale, staleTimer{at, pattern, version, string(key)})
+		}
 		return true
 	})
 }
@@ -88,7 +91,7 @@ func (p *Pipeline) restore(rs resume) error {
 // states and timers, new alerts, dead letters, the next offset and the
 // resume record.
 func (p *Pipeline) commit() error {
-	if p.uncommit == 0 && len(p.pending) == 0 {
+	if p.uncommit == 0 && len(p.pending) == 0 && len(p.stale) == 0 {
 		return nil
 	}
 	b := p.store.NewBatch()
@@ -96,6 +99,9 @@ func (p *Pipeline) commit() error {
 	if _, err := p.eng.Flush(b); err != nil {
 		p.stats.CommitFailures++
 		return err
+	}
+	for _, t := range p.stale {
+		b.DeleteTimer(t.at, t.pattern, t.version, []byte(t.key))
 	}
 	for _, a := range p.pending {
 		if _, seen, err := p.store.AlertSeen(a.ID); err != nil {
@@ -119,6 +125,7 @@ func (p *Pipeline) commit() error {
 		p.stats.CommitFailures++
 		return fmt.Errorf("pipeline: commit at offset %d: %w", p.next, err)
 	}
+	p.stale = p.stale[:0]
 	clear(p.pending)
 	p.pending = p.pending[:0]
 	clear(p.dead)
@@ -130,7 +137,7 @@ func (p *Pipeline) commit() error {
 	if p.cfg.OnCommit != nil {
 		p.cfg.OnCommit(p.Stats())
 	}
-	return nil
+	return p.retire()
 }
 
 // Checkpoint takes a checkpoint of the store (a savepoint if name is not

@@ -58,6 +58,13 @@ type Config struct {
 	DefaultWithin  time.Duration
 	Decoder        event.DecoderOptions
 	Version        func(name string) int
+	// Retiring lists replaced pattern versions still finishing their open
+	// partial matches (see engine.Retiring). The pipeline drops each one
+	// once the store holds no state of it, and reports it to OnRetired.
+	Retiring []engine.Retiring
+	// OnRetired, if set, is called on Run's goroutine when a retiring
+	// version holds no partial match any more and has been dropped.
+	OnRetired func(name string, version int)
 
 	// StopAtEnd ends Run at the end of the log as if the input ended: every
 	// window closes, the last alerts are committed. For finite inputs
@@ -97,6 +104,9 @@ type Pipeline struct {
 	buf       []byte
 
 	ckpt       chan ckptReq
+	swap       chan swapReq
+	closed     bool // the engine's input ended (StopAtEnd)
+	stale      []staleTimer // timers of patterns no longer run, deleted at the next commit
 	ckptWG     sync.WaitGroup
 	ckptTaken  atomic.Uint64
 	ckptFailed atomic.Uint64
@@ -127,20 +137,34 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	p := &Pipeline{cfg: cfg, store: cfg.Store, ckpt: make(chan ckptReq)}
+	p := &Pipeline{cfg: cfg, store: cfg.Store, ckpt: make(chan ckptReq), swap: make(chan swapReq)}
+	if err := p.build(); err != nil {
+		return nil, err
+	}
+	p.lastCommt, p.lastCkpt = cfg.Now(), cfg.Now()
+	p.publishStats()
+	return p, nil
+}
+
+// build makes the engine of the configured patterns from the last commit:
+// the schema of its stored events, the sorter's pending events, the timers
+// and the offset to resume at. Key states are read lazily as keys are seen.
+func (p *Pipeline) build() error {
 	rs, err := p.readResume()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	empty := true
 	if err := p.store.AllStates(func(string, uint32, []byte, []byte) bool { empty = false; return false }); err != nil {
-		return nil, err
+		return err
 	}
+	cfg := p.cfg
 	p.eng, err = engine.New(cfg.Set, engine.Config{
 		StoreEmpty:     empty,
 		OutOfOrderness: cfg.OutOfOrderness,
 		DefaultWithin:  cfg.DefaultWithin,
 		Version:        cfg.Version,
+		Retiring:       cfg.Retiring,
 		Now:            cfg.Now,
 		Logger:         cfg.Logger,
 		Store:          cfg.Store,
@@ -148,17 +172,15 @@ func New(cfg Config) (*Pipeline, error) {
 		Schema:         rs.schema,
 	}, (*sink)(p))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := p.restore(rs); err != nil {
-		return nil, err
+		return err
 	}
 	opts := cfg.Decoder
 	opts.RequireTime = true
 	p.dec = event.NewDecoder(p.eng.Schema(), opts)
-	p.lastCommt, p.lastCkpt = cfg.Now(), cfg.Now()
-	p.publishStats()
-	return p, nil
+	return nil
 }
 
 // Engine returns the pipeline's engine (for its statistics).
@@ -193,6 +215,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			if err := p.startCheckpoint(ctx, req); err != nil {
 				return err
 			}
+		case req := <-p.swap:
+			if err := p.swapPatterns(req); err != nil {
+				return err
+			}
 		default:
 		}
 		n, err := p.readSome()
@@ -217,6 +243,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 		if p.cfg.StopAtEnd {
 			p.eng.Close()
+			p.closed = true
 			return p.commit()
 		}
 		if p.uncommit > 0 {
@@ -228,6 +255,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		case <-ctx.Done():
 		case req := <-p.ckpt:
 			if err := p.startCheckpoint(ctx, req); err != nil {
+				return err
+			}
+		case req := <-p.swap:
+			if err := p.swapPatterns(req); err != nil {
 				return err
 			}
 		case <-time.After(idle):
