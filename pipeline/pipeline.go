@@ -105,7 +105,7 @@ type Pipeline struct {
 
 	ckpt       chan ckptReq
 	swap       chan swapReq
-	closed     bool // the engine's input ended (StopAtEnd)
+	closed     bool         // the engine's input ended (StopAtEnd)
 	stale      []staleTimer // timers of patterns no longer run, deleted at the next commit
 	ckptWG     sync.WaitGroup
 	ckptTaken  atomic.Uint64
