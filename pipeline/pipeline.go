@@ -84,6 +84,7 @@ type Stats struct {
 	Commits, CommitFailures                        uint64
 	Checkpoints, CheckpointFailures                uint64
 	Offset                                         uint64 // next offset to read
+	Watermark                                      int64  // of the engine, at the last commit
 }
 
 // Pipeline is one partition's matching, durable in a Store.
@@ -196,6 +197,7 @@ func (p *Pipeline) Stats() Stats {
 func (p *Pipeline) publishStats() {
 	s := p.stats
 	s.Offset = p.next
+	s.Watermark = p.eng.Watermark()
 	p.statsCopy.Store(&s)
 }
 
