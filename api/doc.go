@@ -1,5 +1,8 @@
-// Package api translates the gRPC/Connect API (proto/motif/v1) into calls on
-// the engine: patterns, ingest, alert subscriptions and admin.
+// Package api serves a node.Node over the network: the motif.v1 services
+// (patterns, ingest, alerts, admin) with connectrpc.com/connect, so one
+// port speaks gRPC, gRPC-Web and Connect; gRPC health and reflection;
+// Prometheus metrics at /metrics; and a plain status page at /.
 //
-// Not yet implemented: Motif's verbs are offline (check, fmt, replay).
+// It only translates: proto messages to node calls and back, node errors
+// to RPC codes. What a call does is the node's business.
 package api

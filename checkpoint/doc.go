@@ -39,6 +39,8 @@
 //	'n' name                               -> named record bytes (PutMeta)
 //	'l' partition:u32 offset:u64           -> log record bytes
 //	'g' partition:u32 first:u64            -> segment: at:i64 count:u64 bytes:u64
+//	'e' id                                 -> at:i64 partition:u32 offset:u64 of the record with that id
+//	'x' flip(at):u64 id                    -> empty (the 'e' entries by time, for pruning)
 //	'c' 0x01                               -> next alert seq (max counter)
 //	'c' 0x02 partition:u32                 -> log end, next offset (max counter)
 //	'c' 0x03 partition:u32                 -> log start, first untrimmed (max counter)
@@ -64,9 +66,17 @@
 // same value, and a counter always agrees with the records committed in the
 // same batches.
 //
+// The record id index ('e', and 'x' by time) remembers the records that
+// AppendRecords appended with an id: the event time ('at', in 'e' as two's
+// complement) and where the record went. It is written in the batch that
+// appends the records. The newest time of a record appended with an id
+// (maxSeen) is not stored apart: it is the last 'x' key, read at Open,
+// since every record that advances it is indexed in the same batch and
+// pruning never removes the newest entry.
+//
 // The byte sizes counted for the alert log and the embedded log are key
-// plus value bytes of 'a' and 'l' records; the id index and segments are
-// not counted.
+// plus value bytes of 'a' and 'l' records; the id indexes and segments
+// are not counted.
 //
 // # Commit model
 //
@@ -96,6 +106,21 @@
 // acknowledged Append is durable. Offsets never go back, even when
 // retention empties a partition.
 //
+// AppendRecords deduplicates (idempotent publishing): a record whose id an
+// earlier call appended is acknowledged with the original's partition and
+// offset, and not appended, while the original's event time is within
+// Options.DedupeWindow of maxSeen (maxSeen - window <= time); within one
+// call, a repeated id is always a duplicate. maxSeen advances with the
+// records appended with an id, not with duplicates, and never goes back: a
+// record stamped far in the future expires every id before it. The
+// committer decides, record by record in commit order, looking each id up
+// among the ids of the group it is building, then in the 'e' index (one
+// SeekPrefixGE, served by the bloom filters, on an iterator the group
+// shares), so concurrent calls cannot both append one id, and the
+// outcome does not depend on how calls were grouped. The window is checked
+// on every lookup: an entry past it is never a duplicate's original,
+// whether or not pruning has removed it yet.
+//
 // # Checkpoint model
 //
 // Checkpoint and Savepoint use Pebble's checkpoint: table files are hard
@@ -123,4 +148,8 @@
 // embedded log segments, oldest first, while too old or too big, but only
 // below the offset the engine committed for LogSource: an event is never
 // trimmed before it was processed. TrimLog trims a partition explicitly.
+// It prunes the record id index of the entries older than maxSeen minus
+// Options.DedupeWindow, oldest first through 'x', in chunks; a chunk holds
+// the committer back only while it commits (unsynced), and is read again
+// should the committer have reused one of its ids meanwhile.
 package checkpoint

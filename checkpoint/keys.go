@@ -13,6 +13,7 @@ const (
 	prefixAlert      byte = 'a'
 	prefixCounter    byte = 'c'
 	prefixDeadLetter byte = 'd'
+	prefixEventID    byte = 'e'
 	prefixSegment    byte = 'g'
 	prefixAlertID    byte = 'i'
 	prefixLog        byte = 'l'
@@ -22,6 +23,7 @@ const (
 	prefixState      byte = 's'
 	prefixTimer      byte = 't'
 	prefixWatermark  byte = 'w'
+	prefixEventTime  byte = 'x'
 )
 
 // Counter kinds: the second byte of a counter key. Kinds below counterAdd
@@ -106,6 +108,41 @@ func logKey(b []byte, partition uint32, off uint64) []byte {
 	b = append(b, prefixLog)
 	b = binary.BigEndian.AppendUint32(b, partition)
 	return binary.BigEndian.AppendUint64(b, off)
+}
+
+// eventIDKey: 'e' id; the event id index of AppendRecords.
+func eventIDKey(b []byte, id string) []byte {
+	b = append(b, prefixEventID)
+	return append(b, id...)
+}
+
+// eventTimeKey: 'x' flip(at)(8) id; the event id index by time.
+func eventTimeKey(b []byte, at int64, id string) []byte {
+	b = append(b, prefixEventTime)
+	b = binary.BigEndian.AppendUint64(b, flipTime(at))
+	return append(b, id...)
+}
+
+// decodeEventTimeKey splits an event time key. id aliases k.
+func decodeEventTimeKey(k []byte) (at int64, id []byte, err error) {
+	if len(k) < 1+8+1 || k[0] != prefixEventTime {
+		return 0, nil, corrupt(k, "malformed event time key")
+	}
+	return unflipTime(binary.BigEndian.Uint64(k[1:])), k[9:], nil
+}
+
+// eventIDValue: at(8, two's complement) partition(4) offset(8).
+func eventIDValue(b []byte, at int64, partition uint32, off uint64) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(at))
+	b = binary.BigEndian.AppendUint32(b, partition)
+	return binary.BigEndian.AppendUint64(b, off)
+}
+
+func decodeEventIDValue(k, v []byte) (at int64, partition uint32, off uint64, err error) {
+	if len(v) != 20 {
+		return 0, 0, 0, corrupt(k, "event id value of %d bytes, want 20", len(v))
+	}
+	return int64(binary.BigEndian.Uint64(v)), binary.BigEndian.Uint32(v[8:]), binary.BigEndian.Uint64(v[12:]), nil
 }
 
 // segmentKey: 'g' partition(4) first offset(8).

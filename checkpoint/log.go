@@ -29,10 +29,13 @@ const (
 // acknowledges them all. While it syncs, new calls queue up for the next
 // group, so the number of syncs follows the disk, not the callers. A
 // record becomes readable (ReadLog, LogEnd) only once its sync is done.
+// The committer also decides which AppendRecords records are duplicates
+// (ids, dedupe.go), so that decision is serialised with the appends.
 type embeddedLog struct {
 	s    *Store
 	reqs chan *appendReq
 	done chan struct{}
+	ids  idIndex
 
 	mu    sync.RWMutex
 	parts map[uint32]*partLog
@@ -47,11 +50,16 @@ type partLog struct {
 	next  uint64        // next offset to assign; committer only
 }
 
+// appendReq is one Append call (records) or AppendRecords call (recs, with
+// acks to fill).
 type appendReq struct {
 	partition uint32
 	records   [][]byte
+	recs      []Record
+	acks      []Appended
 	size      int
-	first     uint64
+	first     uint64 // Append: the offset of the first record
+	appended  int    // records written (not duplicates)
 	done      chan error
 }
 
@@ -120,7 +128,8 @@ func (l *embeddedLog) all() []*partLog {
 // Append adds records to the end of a partition of the embedded log and
 // returns the offset of the first; the others follow contiguously. When it
 // returns nil the records are durable (synced). Concurrent calls share
-// syncs (group commit). An empty call returns the current end.
+// syncs (group commit). An empty call returns the current end. Its records
+// carry no id: AppendRecords appends records that may be retried.
 func (s *Store) Append(partition uint32, records [][]byte) (first uint64, err error) {
 	size := 0
 	for _, r := range records {
@@ -142,6 +151,7 @@ func (s *Store) Append(partition uint32, records [][]byte) (first uint64, err er
 	err = <-r.done
 	first = r.first
 	r.records = nil
+	r.appended = 0
 	reqPool.Put(r)
 	return first, err
 }
@@ -176,9 +186,10 @@ func (l *embeddedLog) run() {
 
 // groupCommit is the committer's scratch for one group.
 type groupCommit struct {
-	reqs    []*appendReq
-	touched []touched
-	key     []byte
+	reqs     []*appendReq
+	touched  []touched
+	key, val []byte
+	ids      *pebble.Iterator // over the 'e' index, opened by the first lookup
 }
 
 // touched is what one group appends to one partition.
@@ -209,7 +220,12 @@ func (c *groupCommit) commit(l *embeddedLog, size int) error {
 	c.touched = c.touched[:0]
 	b := s.db.NewBatchWithSize(size + 256)
 	defer b.Close()
-	if err := c.fill(l, b); err != nil {
+	ids := &l.ids
+	ids.mu.Lock()
+	defer ids.mu.Unlock()
+	ids.groupMax = ids.maxSeen.Load()
+	defer clear(ids.group)
+	if err := errors.Join(c.fill(l, b), c.closeIDs()); err != nil {
 		c.rollback()
 		return err
 	}
@@ -217,13 +233,18 @@ func (c *groupCommit) commit(l *embeddedLog, size int) error {
 		c.rollback()
 		return fmt.Errorf("checkpoint: append: %w", err)
 	}
-	records := 0
+	ids.maxSeen.Store(ids.groupMax)
+	records, duplicates := 0, 0
 	for _, r := range c.reqs {
-		records += len(r.records)
+		records += r.appended
+		if r.recs != nil {
+			duplicates += len(r.recs) - r.appended
+		}
 	}
 	s.stats.groups.Add(1)
 	s.stats.appends.Add(uint64(len(c.reqs)))
 	s.stats.appendRecords.Add(uint64(records))
+	s.stats.duplicates.Add(uint64(duplicates))
 	for _, t := range c.touched {
 		t.p.bytes.Add(t.bytes)
 		t.p.end.Store(t.p.next)
@@ -239,17 +260,22 @@ func (c *groupCommit) commit(l *embeddedLog, size int) error {
 // fill writes the group's records, then per partition its segment entry and
 // counters, into b, assigning offsets.
 func (c *groupCommit) fill(l *embeddedLog, b *pebble.Batch) error {
-	for _, r := range c.reqs {
+	for i, r := range c.reqs {
+		r.appended = 0
+		if r.recs != nil {
+			if err := c.fillRecords(l, b, i, r); err != nil {
+				return err
+			}
+			continue
+		}
 		t := c.partition(l, r.partition)
 		r.first = t.p.next
 		for _, rec := range r.records {
-			c.key = logKey(c.key[:0], r.partition, t.p.next)
-			if err := b.Set(c.key, rec, nil); err != nil {
-				return fmt.Errorf("checkpoint: append: %w", err)
+			if err := c.put(b, t, rec); err != nil {
+				return err
 			}
-			t.p.next++
-			t.bytes += int64(len(c.key) + len(rec))
 		}
+		r.appended = len(r.records)
 	}
 	now := l.s.opts.Clock().UnixNano()
 	for _, t := range c.touched {
@@ -264,6 +290,17 @@ func (c *groupCommit) fill(l *embeddedLog, b *pebble.Batch) error {
 			return fmt.Errorf("checkpoint: append: %w", err)
 		}
 	}
+	return nil
+}
+
+// put writes rec at the next offset of t's partition.
+func (c *groupCommit) put(b *pebble.Batch, t *touched, rec []byte) error {
+	c.key = logKey(c.key[:0], t.p.id, t.p.next)
+	if err := b.Set(c.key, rec, nil); err != nil {
+		return fmt.Errorf("checkpoint: append: %w", err)
+	}
+	t.p.next++
+	t.bytes += int64(len(c.key) + len(rec))
 	return nil
 }
 

@@ -11,7 +11,17 @@ import (
 const (
 	DefaultCacheSize       = 64 << 20 // bytes of Pebble block cache
 	DefaultKeepCheckpoints = 3
+	DefaultDedupeWindow    = 10 * time.Minute // of event time
 )
+
+// NoDedupe, as Options.DedupeWindow, turns deduplication off: any negative
+// window does.
+const NoDedupe time.Duration = -1
+
+// minDedupeWindow is the smallest positive DedupeWindow Validate accepts:
+// event times are nanoseconds, so a smaller one deduplicates next to
+// nothing and is most likely a unit mistake.
+const minDedupeWindow = time.Millisecond
 
 // Options configure a Store. The zero value is ready to use: every field
 // has a default, and nothing asks for storage-engine tuning.
@@ -38,6 +48,16 @@ type Options struct {
 	// are removed after each new one. Zero means DefaultKeepCheckpoints.
 	// Savepoints are never removed automatically.
 	KeepCheckpoints int
+
+	// DedupeWindow is how far back in event time AppendRecords remembers
+	// record ids: a record whose id an earlier record carried is a
+	// duplicate while that earlier record's time is no older than the
+	// window, counted back from the newest time of an appended record with
+	// an id. Zero means DefaultDedupeWindow; a negative window (NoDedupe)
+	// turns deduplication off, ids are then ignored. A positive window
+	// below a millisecond is refused. EnforceRetention prunes the ids the
+	// window has passed.
+	DedupeWindow time.Duration
 
 	// Clock stamps embedded log segments and ages them for LogRetention.
 	// Nil means time.Now.
@@ -73,6 +93,9 @@ func (o Options) Validate() error {
 			errs = append(errs, fmt.Errorf("%s.MaxBytes %d is negative", r.name, r.r.MaxBytes))
 		}
 	}
+	if o.DedupeWindow > 0 && o.DedupeWindow < minDedupeWindow {
+		errs = append(errs, fmt.Errorf("DedupeWindow %v is below %v (event times are nanoseconds; a negative window turns deduplication off)", o.DedupeWindow, minDedupeWindow))
+	}
 	if len(errs) == 0 {
 		return nil
 	}
@@ -92,6 +115,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
+	}
+	if o.DedupeWindow == 0 {
+		o.DedupeWindow = DefaultDedupeWindow
 	}
 	return o
 }

@@ -18,6 +18,8 @@ const retentionChunk = 16384
 // the log is larger than MaxBytes; their id index entries go with them.
 // The embedded log loses whole segments (group commits), oldest first,
 // below the committed LogSource offset only. Removal uses range deletions.
+// The record ids of AppendRecords older than Options.DedupeWindow are
+// pruned too, in chunks; call it periodically to bound the id index.
 func (s *Store) EnforceRetention(now int64) error {
 	if err := s.enter(); err != nil {
 		return err
@@ -25,7 +27,7 @@ func (s *Store) EnforceRetention(now int64) error {
 	defer s.leave()
 	s.retainMu.Lock()
 	defer s.retainMu.Unlock()
-	return errors.Join(s.retainAlerts(now), s.retainLog())
+	return errors.Join(s.retainAlerts(now), s.retainLog(), s.pruneIDs())
 }
 
 func (s *Store) retainAlerts(now int64) error {

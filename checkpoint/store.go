@@ -52,6 +52,7 @@ type Store struct {
 		checkpoints, checkpointsFailed atomic.Uint64
 		lastCkptNanos, lastCkptBytes   atomic.Int64
 		appends, appendRecords, groups atomic.Uint64
+		duplicates                     atomic.Uint64
 	}
 }
 
@@ -95,6 +96,9 @@ func (s *Store) load() error {
 		return err
 	}
 	if err := s.logs.load(s.db); err != nil {
+		return err
+	}
+	if err := s.logs.ids.load(s.db, s.opts.DedupeWindow); err != nil {
 		return err
 	}
 	return s.ckpts.load(s.dir)
@@ -219,8 +223,9 @@ type Stats struct {
 	LastCheckpointDuration time.Duration // of the last successful one
 	LastCheckpointBytes    int64         // its size on disk, shared files included
 
-	LogAppends      uint64 // acknowledged Append calls
+	LogAppends      uint64 // acknowledged Append and AppendRecords calls
 	LogRecords      uint64 // records they appended
+	LogDuplicates   uint64 // records AppendRecords acknowledged as duplicates
 	LogGroupCommits uint64 // synced Pebble commits that carried them
 	LogBytes        int64  // key and value bytes in the embedded log now
 
@@ -237,6 +242,7 @@ func (s *Store) Stats() Stats {
 		LastCheckpointBytes:    s.stats.lastCkptBytes.Load(),
 		LogAppends:             s.stats.appends.Load(),
 		LogRecords:             s.stats.appendRecords.Load(),
+		LogDuplicates:          s.stats.duplicates.Load(),
 		LogGroupCommits:        s.stats.groups.Load(),
 		AlertLogLength:         s.alerts.count.Load(),
 		AlertLogBytes:          s.alerts.bytes.Load(),

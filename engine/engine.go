@@ -389,6 +389,28 @@ func (e *Engine) PartialMatches() int {
 	return n
 }
 
+// PatternStats counts what one pattern version did in this engine.
+type PatternStats struct {
+	Name       string
+	Version    int
+	Retiring   bool
+	Alerts     uint64 // emitted
+	Suppressed uint64 // dropped by suppress
+	Timeouts   uint64 // partial matches that expired or timed out
+	CapDropped uint64 // partial matches dropped by the cap
+}
+
+// PatternStats returns the counters of every pattern version, live ones
+// first, in pattern order.
+func (e *Engine) PatternStats() []PatternStats {
+	out := make([]PatternStats, len(e.patterns))
+	for i, rt := range e.patterns {
+		out[i] = PatternStats{Name: rt.prog.Name, Version: rt.prog.Version, Retiring: rt.m.Retiring,
+			Alerts: rt.alerts, Suppressed: rt.suppressed, Timeouts: rt.m.Stats.Timeouts, CapDropped: rt.m.Stats.CapDropped}
+	}
+	return out
+}
+
 // MatcherStats returns the matcher counters of every pattern, by name.
 func (e *Engine) MatcherStats() map[string]nfa.Stats {
 	out := map[string]nfa.Stats{}

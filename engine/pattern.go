@@ -18,6 +18,8 @@ type patternRT struct {
 	m    *nfa.Matcher
 	out  nfa.Output
 	ids  []string // ids emitted by the current step, to drop duplicates
+
+	alerts, suppressed uint64
 }
 
 // deliver turns the matches in rt.out into alerts.
@@ -33,6 +35,7 @@ func (rt *patternRT) deliver(e *Engine, en *entry, st *nfa.State) {
 		if s := rt.prog.Suppress; s > 0 {
 			if st.LastAlert != math.MinInt64 && mt.At < st.LastAlert+s {
 				e.Stats.Suppressed++
+				rt.suppressed++
 				continue
 			}
 		}
@@ -46,6 +49,7 @@ func (rt *patternRT) deliver(e *Engine, en *entry, st *nfa.State) {
 			st.LastAlert = mt.End
 		}
 		e.Stats.Alerts++
+		rt.alerts++
 		if e.sink != nil {
 			e.sink.Alert(a)
 		}

@@ -85,6 +85,9 @@ type Stats struct {
 	Checkpoints, CheckpointFailures                uint64
 	Offset                                         uint64 // next offset to read
 	Watermark                                      int64  // of the engine, at the last commit
+	CacheBytes                                     int64  // key states cached in memory
+	// Per pattern version run now, since the pipeline started.
+	Patterns []engine.PatternStats
 }
 
 // Pipeline is one partition's matching, durable in a Store.
@@ -106,8 +109,9 @@ type Pipeline struct {
 
 	ckpt       chan ckptReq
 	swap       chan swapReq
-	closed     bool         // the engine's input ended (StopAtEnd)
-	stale      []staleTimer // timers of patterns no longer run, deleted at the next commit
+	closed     bool                                   // the engine's input ended (StopAtEnd)
+	patBase    map[patternVersion]engine.PatternStats // counters of engines built before this one
+	stale      []staleTimer                           // timers of patterns no longer run, deleted at the next commit
 	ckptWG     sync.WaitGroup
 	ckptTaken  atomic.Uint64
 	ckptFailed atomic.Uint64
@@ -160,6 +164,14 @@ func (p *Pipeline) build() error {
 		return err
 	}
 	cfg := p.cfg
+	if p.eng != nil {
+		if p.patBase == nil {
+			p.patBase = map[patternVersion]engine.PatternStats{}
+		}
+		for _, s := range p.publishedPatterns() {
+			p.patBase[patternVersion{s.Name, s.Version}] = s
+		}
+	}
 	p.eng, err = engine.New(cfg.Set, engine.Config{
 		StoreEmpty:     empty,
 		OutOfOrderness: cfg.OutOfOrderness,
@@ -194,10 +206,29 @@ func (p *Pipeline) Stats() Stats {
 	return s
 }
 
+// publishedPatterns is the per-pattern counters of the last publishStats.
+func (p *Pipeline) publishedPatterns() []engine.PatternStats {
+	if s := p.statsCopy.Load(); s != nil {
+		return s.Patterns
+	}
+	return nil
+}
+
 func (p *Pipeline) publishStats() {
 	s := p.stats
 	s.Offset = p.next
 	s.Watermark = p.eng.Watermark()
+	s.CacheBytes, _, _ = p.eng.CacheStats()
+	s.Patterns = p.eng.PatternStats()
+	for i := range s.Patterns {
+		ps := &s.Patterns[i]
+		if b, ok := p.patBase[patternVersion{ps.Name, ps.Version}]; ok {
+			ps.Alerts += b.Alerts
+			ps.Suppressed += b.Suppressed
+			ps.Timeouts += b.Timeouts
+			ps.CapDropped += b.CapDropped
+		}
+	}
 	p.statsCopy.Store(&s)
 }
 

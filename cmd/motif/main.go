@@ -1,5 +1,5 @@
 // Command motif is the Motif complex event processing engine: one binary for
-// the offline verbs (check, fmt, replay, bench) and, later, the server.
+// the offline verbs (check, fmt, replay, bench) and the server (serve).
 package main
 
 import (
@@ -15,6 +15,7 @@ usage:
   motif fmt [-w] FILE...                 print (or rewrite) pattern files in canonical layout
   motif replay -p FILE [-e EVENTS] ...   run patterns over NDJSON events, print alerts as NDJSON
   motif bench [flags]                    generate a workload and measure replay throughput
+  motif serve [flags]                    run a node: gRPC/Connect API, metrics, status page
 
 Run 'motif VERB -h' for the flags of a verb.
 `
@@ -40,6 +41,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return replay(rest, stdin, stdout, stderr)
 	case "bench":
 		return bench(rest, stdout, stderr)
+	case "serve":
+		return serve(rest, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

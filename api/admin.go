@@ -1,0 +1,116 @@
+package api
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/motifcep/motif/checkpoint"
+	motifv1 "github.com/motifcep/motif/proto/gen/motif/v1"
+)
+
+type admin struct{ s *Server }
+
+func eventTime(ns int64) *timestamppb.Timestamp {
+	if ns == math.MinInt64 || ns == math.MaxInt64 {
+		return nil
+	}
+	return timestamppb.New(time.Unix(0, ns))
+}
+
+func checkpointMsg(in checkpoint.Info) *motifv1.Checkpoint {
+	m := &motifv1.Checkpoint{
+		Id: in.ID, SavepointName: in.Name, CreatedAt: timestamppb.New(in.Created),
+		Duration: durationpb.New(in.Duration), SizeBytes: uint64(in.Size), AlertSeq: in.Meta.AlertSeq,
+		Patterns: in.Meta.Patterns, Labels: in.Meta.Labels,
+	}
+	for src, parts := range in.Meta.Offsets {
+		for part, off := range parts {
+			pos := &motifv1.PartitionPosition{Source: src, Partition: part, Offset: off}
+			if wm, ok := in.Meta.Watermarks[src][part]; ok {
+				pos.Watermark = eventTime(wm)
+			}
+			m.Positions = append(m.Positions, pos)
+		}
+	}
+	return m
+}
+
+func (a *admin) GetStatus(context.Context, *connect.Request[motifv1.GetStatusRequest]) (*connect.Response[motifv1.GetStatusResponse], error) {
+	st, err := a.s.node.Status()
+	if err != nil {
+		return nil, rpcError(err)
+	}
+	c := st.Counters
+	res := &motifv1.GetStatusResponse{
+		NodeId: st.ID, ServerVersion: a.s.opts.Version, StartedAt: timestamppb.New(a.s.started),
+		LastAlertSeq: c.LastAlertSeq,
+		Counters: &motifv1.Counters{
+			EventsIn: c.Events, EventsLate: c.Late, EventsInvalid: c.Invalid + c.Rejected, EventsDuplicate: c.Duplicates,
+			Alerts: c.Alerts, CheckpointsTaken: c.Checkpoints, CheckpointsFailed: c.CheckpointFailures,
+		},
+	}
+	for _, ps := range c.Patterns {
+		res.Counters.AlertsSuppressed += ps.Suppressed
+		res.Counters.PartialMatchesTimedOut += ps.Timeouts
+	}
+	now := time.Now()
+	for _, p := range st.Partitions {
+		m := &motifv1.PartitionStatus{Source: p.Source, Partition: p.Partition, CommittedOffset: p.Offset,
+			EndOffset: p.End, Lag: p.Lag(), Watermark: eventTime(p.Watermark), Idle: p.Lag() == 0}
+		if m.Watermark != nil {
+			m.WatermarkLag = durationpb.New(now.Sub(time.Unix(0, p.Watermark)))
+		}
+		res.Partitions = append(res.Partitions, m)
+	}
+	for _, p := range st.Patterns {
+		m := &motifv1.PatternStatus{Name: p.Name, Version: uint32(p.Version), State: states[p.State]}
+		for _, ps := range c.Patterns {
+			if ps.Name == p.Name && ps.Version == p.Version {
+				m.Alerts, m.AlertsSuppressed = ps.Alerts, ps.Suppressed
+			}
+		}
+		res.Patterns = append(res.Patterns, m)
+	}
+	if st.LastCheckpoint != nil {
+		res.LastCheckpoint = checkpointMsg(*st.LastCheckpoint)
+	}
+	if f := a.s.lastFailure.Load(); f != nil {
+		res.LastCheckpointFailure = &motifv1.CheckpointFailure{FailedAt: timestamppb.New(f.at), SavepointName: f.name, Error: f.err}
+	}
+	return connect.NewResponse(res), nil
+}
+
+func (a *admin) CreateCheckpoint(ctx context.Context, req *connect.Request[motifv1.CreateCheckpointRequest]) (*connect.Response[motifv1.CreateCheckpointResponse], error) {
+	name := req.Msg.GetSavepointName()
+	info, err := a.s.node.Checkpoint(ctx, name)
+	if err != nil {
+		a.s.lastFailure.Store(&checkpointFailure{at: time.Now(), name: name, err: err.Error()})
+		return nil, rpcError(err)
+	}
+	return connect.NewResponse(&motifv1.CreateCheckpointResponse{Checkpoint: checkpointMsg(info)}), nil
+}
+
+func (a *admin) ListCheckpoints(context.Context, *connect.Request[motifv1.ListCheckpointsRequest]) (*connect.Response[motifv1.ListCheckpointsResponse], error) {
+	cps, sps, err := a.s.node.Checkpoints()
+	if err != nil {
+		return nil, rpcError(err)
+	}
+	res := &motifv1.ListCheckpointsResponse{}
+	for _, in := range append(cps, sps...) {
+		res.Checkpoints = append(res.Checkpoints, checkpointMsg(in))
+	}
+	return connect.NewResponse(res), nil
+}
+
+func (a *admin) DeleteSavepoint(_ context.Context, req *connect.Request[motifv1.DeleteSavepointRequest]) (*connect.Response[motifv1.DeleteSavepointResponse], error) {
+	if err := a.s.node.DeleteSavepoint(req.Msg.GetName()); err != nil {
+		return nil, rpcError(err)
+	}
+	return connect.NewResponse(&motifv1.DeleteSavepointResponse{}), nil
+}
+

@@ -1,0 +1,121 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/motifcep/motif/alert"
+	"github.com/motifcep/motif/node"
+	"github.com/motifcep/motif/pattern"
+	motifv1 "github.com/motifcep/motif/proto/gen/motif/v1"
+)
+
+type alerts struct{ s *Server }
+
+// maxListAlerts bounds a ListAlerts page.
+const maxListAlerts = 1000
+
+func filter(f *motifv1.AlertFilter) node.Filter {
+	var out node.Filter
+	if f == nil {
+		return out
+	}
+	out.Patterns = f.GetPatterns()
+	if s := f.GetMinSeverity(); s != motifv1.Severity_SEVERITY_UNSPECIFIED {
+		// The enums share their order: info, low, medium, high, critical.
+		out.MinSeverity = pattern.Severity(s)
+	}
+	return out
+}
+
+func (a *alerts) SubscribeAlerts(ctx context.Context, req *connect.Request[motifv1.SubscribeAlertsRequest], stream *connect.ServerStream[motifv1.SubscribeAlertsResponse]) error {
+	var cur node.Cursor
+	switch c := req.Msg.GetCursor().GetPosition().(type) {
+	case *motifv1.AlertCursor_AfterSeq:
+		cur.After = c.AfterSeq
+	case *motifv1.AlertCursor_Start:
+	case *motifv1.AlertCursor_Now, nil:
+		cur.Now = true
+	}
+	a.s.subscribers.Add(1)
+	defer a.s.subscribers.Add(-1)
+	err := a.s.node.Subscribe(ctx, cur, filter(req.Msg.GetFilter()), func(al node.Alert) error {
+		m, err := alertMsg(al.JSON)
+		if err != nil {
+			return err
+		}
+		return stream.Send(&motifv1.SubscribeAlertsResponse{Seq: al.Seq, Alert: m})
+	})
+	if ctx.Err() != nil {
+		return nil // the client went away
+	}
+	return rpcError(err)
+}
+
+func (a *alerts) ListAlerts(_ context.Context, req *connect.Request[motifv1.ListAlertsRequest]) (*connect.Response[motifv1.ListAlertsResponse], error) {
+	limit := int(req.Msg.GetLimit())
+	if limit <= 0 || limit > maxListAlerts {
+		limit = maxListAlerts
+	}
+	list, next, err := a.s.node.Alerts(node.Cursor{After: req.Msg.GetAfterSeq()}, filter(req.Msg.GetFilter()), limit)
+	if err != nil {
+		return nil, rpcError(err)
+	}
+	res := &motifv1.ListAlertsResponse{NextAfterSeq: next, LastSeq: a.s.node.Store().LastAlertSeq()}
+	for _, al := range list {
+		m, err := alertMsg(al.JSON)
+		if err != nil {
+			return nil, rpcError(err)
+		}
+		res.Alerts = append(res.Alerts, &motifv1.LoggedAlert{Seq: al.Seq, Alert: m})
+	}
+	return connect.NewResponse(res), nil
+}
+
+var kinds = map[string]motifv1.AlertKind{
+	alert.KindMatch:   motifv1.AlertKind_ALERT_KIND_MATCH,
+	alert.KindTimeout: motifv1.AlertKind_ALERT_KIND_TIMEOUT,
+}
+
+// alertMsg converts an alert of the alert log (language.md §4 JSON).
+func alertMsg(js []byte) (*motifv1.Alert, error) {
+	var a alert.Alert
+	if err := a.UnmarshalJSON(js); err != nil {
+		return nil, fmt.Errorf("%w: alert log entry: %v", node.ErrInvalid, err)
+	}
+	var raw struct {
+		Key    any            `json:"key"`
+		Fields map[string]any `json:"fields"`
+	}
+	if err := json.Unmarshal(js, &raw); err != nil {
+		return nil, err
+	}
+	key, err := structpb.NewValue(raw.Key)
+	if err != nil {
+		return nil, err
+	}
+	fields, err := structpb.NewStruct(raw.Fields)
+	if err != nil {
+		return nil, err
+	}
+	sev, _ := pattern.ParseSeverity(a.Severity)
+	m := &motifv1.Alert{
+		Id: a.ID, Pattern: a.Pattern, Version: uint32(a.Version), Kind: kinds[a.Kind],
+		Key: key, Severity: motifv1.Severity(sev), Message: a.Message, Fields: fields,
+		Start: timestamppb.New(time.Unix(0, a.Start)), End: timestamppb.New(time.Unix(0, a.End)),
+		Json: js,
+	}
+	if a.DetectedAt != 0 {
+		m.DetectedAt = timestamppb.New(time.Unix(0, a.DetectedAt))
+	}
+	for _, se := range a.Events {
+		m.Events = append(m.Events, &motifv1.StageEvents{Stage: se.Stage, EventIds: se.IDs})
+	}
+	return m, nil
+}

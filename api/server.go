@@ -1,0 +1,188 @@
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+
+	"github.com/motifcep/motif/checkpoint"
+	"github.com/motifcep/motif/node"
+	"github.com/motifcep/motif/proto/gen/motif/v1/motifv1connect"
+)
+
+// DefaultMaxRequestBytes bounds a request message (a publish batch).
+const DefaultMaxRequestBytes = 64 << 20
+
+// Options configure the handler. The zero value serves without auth.
+type Options struct {
+	// Token, if set, is required of every RPC as "Authorization: Bearer
+	// TOKEN". Health, metrics and the status page stay open.
+	Token string
+	// MaxRequestBytes bounds one request message (DefaultMaxRequestBytes).
+	MaxRequestBytes int
+	// Version is the server's version, reported by GetStatus.
+	Version string
+	Logger  *slog.Logger
+}
+
+// Server is the API of one node.
+type Server struct {
+	node    *node.Node
+	opts    Options
+	started time.Time
+	mux     *http.ServeMux
+	metrics *metrics
+
+	subscribers atomic.Int64
+	lastFailure atomic.Pointer[checkpointFailure]
+}
+
+type checkpointFailure struct {
+	at   time.Time
+	name string
+	err  string
+}
+
+// New returns the API of n.
+func New(n *node.Node, opts Options) *Server {
+	if opts.MaxRequestBytes <= 0 {
+		opts.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{node: n, opts: opts, started: time.Now(), mux: http.NewServeMux()}
+	hopts := []connect.HandlerOption{
+		connect.WithReadMaxBytes(opts.MaxRequestBytes),
+		connect.WithInterceptors(s.auth()),
+	}
+	s.mux.Handle(motifv1connect.NewPatternServiceHandler(&patterns{s}, hopts...))
+	s.mux.Handle(motifv1connect.NewIngestServiceHandler(&ingest{s}, hopts...))
+	s.mux.Handle(motifv1connect.NewAlertServiceHandler(&alerts{s}, hopts...))
+	s.mux.Handle(motifv1connect.NewAdminServiceHandler(&admin{s}, hopts...))
+	services := []string{
+		motifv1connect.PatternServiceName, motifv1connect.IngestServiceName,
+		motifv1connect.AlertServiceName, motifv1connect.AdminServiceName,
+	}
+	s.mux.Handle(grpchealth.NewHandler(&health{s}))
+	reflector := grpcreflect.NewStaticReflector(services...)
+	s.mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	s.metrics = newMetrics(s)
+	s.mux.Handle("/metrics", s.metrics.handler())
+	s.mux.HandleFunc("/{$}", s.statusPage)
+	return s
+}
+
+// ServeHTTP serves every route of the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// HTTPServer returns an http.Server for the API on addr, speaking HTTP/1.1
+// and HTTP/2 without TLS (gRPC clients use HTTP/2 "prior knowledge").
+func (s *Server) HTTPServer(addr string) *http.Server {
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s,
+		Protocols:         &protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// auth checks the bearer token of unary and streaming calls.
+func (s *Server) auth() connect.Interceptor {
+	return &authInterceptor{token: s.opts.Token}
+}
+
+type authInterceptor struct{ token string }
+
+func (a *authInterceptor) check(h http.Header) error {
+	if a.token == "" {
+		return nil
+	}
+	got, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer ")
+	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.token)) != 1 {
+		return connect.NewError(connect.CodeUnauthenticated, errors.New("a valid bearer token is required"))
+	}
+	return nil
+}
+
+func (a *authInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		if err := a.check(req.Header()); err != nil {
+			return nil, err
+		}
+		return next(ctx, req)
+	}
+}
+
+func (a *authInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (a *authInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		if err := a.check(conn.RequestHeader()); err != nil {
+			return err
+		}
+		return next(ctx, conn)
+	}
+}
+
+// health answers gRPC health checks: serving while the node runs.
+type health struct{ s *Server }
+
+func (h *health) Check(_ context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
+	switch req.Service {
+	case "", motifv1connect.PatternServiceName, motifv1connect.IngestServiceName,
+		motifv1connect.AlertServiceName, motifv1connect.AdminServiceName:
+	default:
+		return nil, connect.NewError(connect.CodeNotFound, errors.New("unknown service "+req.Service))
+	}
+	st, err := h.s.node.Status()
+	if err != nil || !st.Running {
+		return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
+	}
+	return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
+}
+
+// rpcError turns a node error into an RPC error with the right code.
+func rpcError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	code := connect.CodeInternal
+	switch {
+	case errors.Is(err, context.Canceled):
+		code = connect.CodeCanceled
+	case errors.Is(err, context.DeadlineExceeded):
+		code = connect.CodeDeadlineExceeded
+	case errors.Is(err, node.ErrNotFound), errors.Is(err, checkpoint.ErrNotFound):
+		code = connect.CodeNotFound
+	case errors.Is(err, node.ErrInvalid), errors.Is(err, checkpoint.ErrInvalid):
+		code = connect.CodeInvalidArgument
+	case errors.Is(err, checkpoint.ErrExists):
+		code = connect.CodeAlreadyExists
+	case errors.Is(err, node.ErrCursorGone):
+		code = connect.CodeOutOfRange
+	case errors.Is(err, node.ErrNotRunning), errors.Is(err, node.ErrNodeStopped), errors.Is(err, checkpoint.ErrClosed):
+		code = connect.CodeUnavailable
+	}
+	return connect.NewError(code, err)
+}

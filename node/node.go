@@ -1,0 +1,413 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/motifcep/motif/checkpoint"
+	"github.com/motifcep/motif/event"
+	"github.com/motifcep/motif/pattern"
+	"github.com/motifcep/motif/pipeline"
+)
+
+// Defaults of Config fields left at zero.
+const (
+	DefaultCheckpointInterval = 5 * time.Minute
+	DefaultRetentionInterval  = time.Minute
+	DefaultMaxEventBytes      = 1 << 20
+	DefaultMaxBatchEvents     = 10000
+)
+
+// Config configures a Node. Only Dir is required.
+type Config struct {
+	Dir   string             // the data directory
+	ID    string             // the node's name in status; default the host name
+	Store checkpoint.Options // storage settings (retention, dedupe window)
+
+	CacheBytes     int64         // key states cached in memory (engine.DefaultCacheBytes)
+	OutOfOrderness time.Duration // watermark = max event time - this
+	DefaultWithin  time.Duration // window of patterns that give none (24h)
+	Decoder        event.DecoderOptions
+
+	CommitEvents       int           // see pipeline.Config
+	CommitInterval     time.Duration // see pipeline.Config
+	CheckpointInterval time.Duration // DefaultCheckpointInterval; negative: none
+	RetentionInterval  time.Duration // how often retention runs (DefaultRetentionInterval)
+
+	MaxEventBytes  int // an event larger than this is rejected (DefaultMaxEventBytes)
+	MaxBatchEvents int // a publish of more events is refused (DefaultMaxBatchEvents)
+
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Errors of a Node's calls.
+var (
+	ErrNotFound    = errors.New("not found")
+	ErrInvalid     = errors.New("invalid request")
+	ErrNotRunning  = errors.New("node is not running")
+	ErrCursorGone  = errors.New("cursor before the oldest retained alert")
+	ErrNodeStopped = errors.New("node stopped")
+)
+
+// Node is one Motif node. Its methods are safe for concurrent use; Run
+// must be running for Apply, Delete and Checkpoint to complete.
+type Node struct {
+	cfg   Config
+	store *checkpoint.Store
+	pipe  *pipeline.Pipeline
+
+	applyMu sync.Mutex // serialises catalog changes
+	mu      sync.Mutex // guards cat and val
+	cat     *catalog
+	val     *validator
+
+	commits  chan struct{} // closed and replaced at every commit
+	commitMu sync.Mutex
+	running  atomic.Bool
+	stopped  chan struct{}
+
+	published, rejected, duplicates atomic.Uint64
+	retentionFailures               atomic.Uint64
+}
+
+// Open opens the data directory and restores the node's catalog and
+// pipeline from it. Close releases it.
+func Open(cfg Config) (*Node, error) {
+	if cfg.Dir == "" {
+		return nil, fmt.Errorf("node: %w: a data directory is required", ErrInvalid)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ID == "" {
+		cfg.ID, _ = os.Hostname()
+	}
+	if cfg.CheckpointInterval == 0 {
+		cfg.CheckpointInterval = DefaultCheckpointInterval
+	}
+	if cfg.RetentionInterval <= 0 {
+		cfg.RetentionInterval = DefaultRetentionInterval
+	}
+	if cfg.MaxEventBytes <= 0 {
+		cfg.MaxEventBytes = DefaultMaxEventBytes
+	}
+	if cfg.MaxBatchEvents <= 0 {
+		cfg.MaxBatchEvents = DefaultMaxBatchEvents
+	}
+	if cfg.Store.Logger == nil {
+		cfg.Store.Logger = cfg.Logger
+	}
+	store, err := checkpoint.Open(cfg.Dir, cfg.Store)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, store: store, commits: make(chan struct{}), stopped: make(chan struct{})}
+	if err := n.init(); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) init() error {
+	cat := &catalog{Patterns: map[string]*Pattern{}}
+	b, ok, err := n.store.GetMeta(catalogKey)
+	if err != nil {
+		return err
+	}
+	if ok {
+		if err := json.Unmarshal(b, cat); err != nil {
+			return fmt.Errorf("node: corrupt catalog record in %s: %w", n.store.Dir(), err)
+		}
+		if cat.Patterns == nil {
+			cat.Patterns = map[string]*Pattern{}
+		}
+	}
+	pats, err := cat.patterns()
+	if err != nil {
+		return err
+	}
+	val, err := newValidator(pats.Set, n.cfg.Decoder)
+	if err != nil {
+		return err
+	}
+	n.cat, n.val = cat, val
+	ckpt := n.cfg.CheckpointInterval
+	if ckpt < 0 {
+		ckpt = 0
+	}
+	n.pipe, err = pipeline.New(pipeline.Config{
+		Set:                pats.Set,
+		Version:            pats.Version,
+		Retiring:           pats.Retiring,
+		OnRetired:          n.retired,
+		OnCommit:           func(pipeline.Stats) { n.committed() },
+		Store:              n.store,
+		CommitEvents:       n.cfg.CommitEvents,
+		CommitInterval:     n.cfg.CommitInterval,
+		CheckpointInterval: ckpt,
+		CacheBytes:         n.cfg.CacheBytes,
+		OutOfOrderness:     n.cfg.OutOfOrderness,
+		DefaultWithin:      n.cfg.DefaultWithin,
+		Decoder:            n.cfg.Decoder,
+		Logger:             n.cfg.Logger,
+		Now:                n.cfg.Now,
+	})
+	return err
+}
+
+// Run matches until ctx is done, then commits what it has. It returns the
+// error that stopped matching (a store failure), or nil.
+func (n *Node) Run(ctx context.Context) error {
+	if !n.running.CompareAndSwap(false, true) {
+		return errors.New("node: Run called twice")
+	}
+	defer n.running.Store(false)
+	defer close(n.stopped)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		n.retention(ctx)
+	}()
+	err := n.pipe.Run(ctx)
+	cancel()
+	wg.Wait()
+	n.committed() // wake subscribers: they see the node stopped
+	return err
+}
+
+func (n *Node) retention(ctx context.Context) {
+	t := time.NewTicker(n.cfg.RetentionInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		// Alert retention is by event time: the watermark is now.
+		wm := n.pipe.Stats().Watermark
+		if wm == math.MinInt64 {
+			continue
+		}
+		if err := n.store.EnforceRetention(wm); err != nil {
+			n.retentionFailures.Add(1)
+			n.cfg.Logger.Error("retention failed", "err", err)
+		}
+	}
+}
+
+// Close releases the data directory. Run must have returned.
+func (n *Node) Close() error { return n.store.Close() }
+
+// Store returns the node's store (for tools and tests).
+func (n *Node) Store() *checkpoint.Store { return n.store }
+
+// committed wakes the subscribers waiting for new alerts.
+func (n *Node) committed() {
+	n.commitMu.Lock()
+	close(n.commits)
+	n.commits = make(chan struct{})
+	n.commitMu.Unlock()
+}
+
+func (n *Node) commitSignal() <-chan struct{} {
+	n.commitMu.Lock()
+	defer n.commitMu.Unlock()
+	return n.commits
+}
+
+// Checkpoint takes a checkpoint now, or a savepoint if name is set.
+func (n *Node) Checkpoint(ctx context.Context, name string) (checkpoint.Info, error) {
+	if !n.running.Load() {
+		return checkpoint.Info{}, ErrNotRunning
+	}
+	return n.pipe.Checkpoint(ctx, name)
+}
+
+// Checkpoints lists the kept checkpoints and the savepoints, oldest first.
+func (n *Node) Checkpoints() (checkpoints, savepoints []checkpoint.Info, err error) {
+	if checkpoints, err = n.store.ListCheckpoints(); err != nil {
+		return nil, nil, err
+	}
+	savepoints, err = n.store.ListSavepoints()
+	return checkpoints, savepoints, err
+}
+
+// DeleteSavepoint removes a savepoint.
+func (n *Node) DeleteSavepoint(name string) error { return n.store.DeleteSavepoint(name) }
+
+// Validate checks pattern files as Apply would, without applying them.
+func (n *Node) Validate(files []File) pattern.Diagnostics {
+	n.mu.Lock()
+	cat := n.cat
+	n.mu.Unlock()
+	_, _, diags := cat.check(files)
+	return diags
+}
+
+// Apply checks files as one set, with the event declarations in force, and
+// registers their patterns: a pattern whose text changed gets a new version
+// that matches from now on, while the version it replaces finishes its
+// open partial matches and then retires. Patterns not in the files are left
+// alone. With errors in the files nothing changes and the diagnostics say
+// why (warnings come back either way).
+func (n *Node) Apply(ctx context.Context, files []File) ([]Change, pattern.Diagnostics, error) {
+	if len(files) == 0 {
+		return nil, nil, fmt.Errorf("node: %w: no pattern files", ErrInvalid)
+	}
+	n.applyMu.Lock()
+	defer n.applyMu.Unlock()
+	n.mu.Lock()
+	next, changes, diags := n.cat.apply(files, n.cfg.Now())
+	n.mu.Unlock()
+	if next == nil {
+		return nil, diags, nil
+	}
+	changed := false
+	for _, c := range changes {
+		changed = changed || c.Kind != Unchanged
+	}
+	if !changed && next.Events == n.cat.Events {
+		return changes, diags, nil
+	}
+	return changes, diags, n.install(ctx, next)
+}
+
+// Plan reports what Apply would do with files, changing nothing.
+func (n *Node) Plan(files []File) ([]Change, pattern.Diagnostics) {
+	n.mu.Lock()
+	cat := n.cat
+	n.mu.Unlock()
+	_, changes, diags := cat.apply(files, n.cfg.Now())
+	return changes, diags
+}
+
+// Delete stops a pattern now: its partial matches are dropped and it
+// alerts no more. Its version numbers stay taken. Deleting it again
+// changes nothing; an unknown name is ErrNotFound.
+func (n *Node) Delete(ctx context.Context, name string) error {
+	n.applyMu.Lock()
+	defer n.applyMu.Unlock()
+	n.mu.Lock()
+	p := n.cat.Patterns[name]
+	if p == nil {
+		n.mu.Unlock()
+		return fmt.Errorf("pattern %q: %w", name, ErrNotFound)
+	}
+	if p.Deleted {
+		n.mu.Unlock()
+		return nil // already: nothing changes
+	}
+	next := n.cat.clone()
+	n.mu.Unlock()
+	p = next.Patterns[name]
+	p.Deleted = true
+	now := n.cfg.Now().UTC()
+	for _, v := range p.Versions {
+		if v.State == StateActive {
+			v.Replaced = now
+		}
+		if v.State != StateRetired {
+			v.State, v.Retired = StateRetired, now
+		}
+	}
+	return n.install(ctx, next)
+}
+
+// install makes next the catalog: stored first, then matched. Called with
+// applyMu held.
+func (n *Node) install(ctx context.Context, next *catalog) error {
+	if !n.running.Load() {
+		return ErrNotRunning
+	}
+	pats, err := next.patterns()
+	if err != nil {
+		return err
+	}
+	val, err := newValidator(pats.Set, n.cfg.Decoder)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	if err := n.saveCatalog(next); err != nil {
+		n.mu.Unlock()
+		return err
+	}
+	n.cat, n.val = next, val
+	n.mu.Unlock()
+	return n.pipe.SetPatterns(ctx, pats)
+}
+
+func (n *Node) saveCatalog(c *catalog) error {
+	js, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	b := n.store.NewBatch()
+	defer b.Close()
+	b.PutMeta(catalogKey, js)
+	return b.Commit(true)
+}
+
+// retired records that a replaced version finished (on Run's goroutine).
+func (n *Node) retired(name string, version int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	next := n.cat.clone()
+	p := next.Patterns[name]
+	if p == nil {
+		return
+	}
+	for _, v := range p.Versions {
+		if v.Version == version && v.State == StateRetiring {
+			v.State, v.Retired = StateRetired, n.cfg.Now().UTC()
+		}
+	}
+	p.trim()
+	if err := n.saveCatalog(next); err != nil {
+		n.cfg.Logger.Error("cannot record a retired pattern version", "pattern", name, "version", version, "err", err)
+		return
+	}
+	n.cat = next
+}
+
+// Patterns returns the catalog, by name; deleted patterns are left out
+// unless all is set.
+func (n *Node) Patterns(all bool) []*Pattern {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []*Pattern
+	for _, p := range n.cat.clone().sorted() {
+		if all || !p.Deleted {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Pattern returns one pattern of the catalog, deleted or not.
+func (n *Node) Pattern(name string) (*Pattern, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p := n.cat.Patterns[name]
+	if p == nil {
+		return nil, fmt.Errorf("pattern %q: %w", name, ErrNotFound)
+	}
+	return n.cat.clone().Patterns[name], nil
+}
