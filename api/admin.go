@@ -113,4 +113,3 @@ func (a *admin) DeleteSavepoint(_ context.Context, req *connect.Request[motifv1.
 	}
 	return connect.NewResponse(&motifv1.DeleteSavepointResponse{}), nil
 }
-

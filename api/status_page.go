@@ -4,7 +4,6 @@ import (
 	"html/template"
 	"net/http"
 	"time"
-
 )
 
 var statusTmpl = template.Must(template.New("status").Funcs(template.FuncMap{
@@ -56,4 +55,3 @@ func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
 		s.opts.Logger.Warn("status page", "err", err)
 	}
 }
-

@@ -30,8 +30,8 @@ const (
 type Version struct {
 	Version int       `json:"version"`
 	State   string    `json:"state"`
-	Text    string    `json:"text"`   // the pattern alone, canonical, with its comments
-	Events  string    `json:"events"` // the event declarations it was checked with
+	Text    string    `json:"text"`          // the pattern alone, canonical, with its comments
+	Events  string    `json:"events"`        // the event declarations it was checked with
 	Doc     string    `json:"doc,omitempty"` // the pattern's ## comment
 	File    string    `json:"file"`          // the file it was applied from
 	Applied time.Time `json:"applied"`
