@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"math"
 	"time"
 
@@ -50,7 +51,8 @@ func (a *admin) GetStatus(context.Context, *connect.Request[motifv1.GetStatusReq
 		NodeId: st.ID, ServerVersion: a.s.opts.Version, StartedAt: timestamppb.New(a.s.started),
 		LastAlertSeq: c.LastAlertSeq,
 		Counters: &motifv1.Counters{
-			EventsIn: c.Events, EventsLate: c.Late, EventsInvalid: c.Invalid + c.Rejected, EventsDuplicate: c.Duplicates,
+			EventsIn: c.Events, EventsLate: c.Late, EventsInvalid: c.Invalid, EventsDuplicate: c.Duplicates,
+			EventsRejected: c.Rejected, EventsPublished: c.Published,
 			Alerts: c.Alerts, CheckpointsTaken: c.Checkpoints, CheckpointsFailed: c.CheckpointFailures,
 		},
 	}
@@ -88,8 +90,10 @@ func (a *admin) GetStatus(context.Context, *connect.Request[motifv1.GetStatusReq
 func (a *admin) CreateCheckpoint(ctx context.Context, req *connect.Request[motifv1.CreateCheckpointRequest]) (*connect.Response[motifv1.CreateCheckpointResponse], error) {
 	name := req.Msg.GetSavepointName()
 	info, err := a.s.node.Checkpoint(ctx, name)
-	if err != nil {
+	if err != nil && !errors.Is(err, checkpoint.ErrExists) && !errors.Is(err, checkpoint.ErrInvalid) && ctx.Err() == nil {
 		a.s.lastFailure.Store(&checkpointFailure{at: time.Now(), name: name, err: err.Error()})
+	}
+	if err != nil {
 		return nil, rpcError(err)
 	}
 	return connect.NewResponse(&motifv1.CreateCheckpointResponse{Checkpoint: checkpointMsg(info)}), nil

@@ -1,6 +1,7 @@
 package checkpoint
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -167,8 +168,12 @@ func pebbleOptions(cache *pebble.Cache, log *slog.Logger, readOnly bool) *pebble
 // when it cannot go on safely, and expects it not to return.
 type pebbleLogger struct{ l *slog.Logger }
 
+// Infof logs at debug level: Pebble's informational messages (WAL replay,
+// compactions) are routine and would drown a server's log.
 func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Info("pebble", "msg", fmt.Sprintf(format, args...))
+	if p.l.Enabled(context.Background(), slog.LevelDebug) {
+		p.l.Debug("pebble", "msg", fmt.Sprintf(format, args...))
+	}
 }
 
 func (p pebbleLogger) Errorf(format string, args ...any) {

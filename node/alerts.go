@@ -109,7 +109,7 @@ func (n *Node) checkCursor(after uint64) error {
 	if err := n.store.Alerts(0, func(seq uint64, _ []byte) bool { oldest = seq; return false }); err != nil {
 		return err
 	}
-	if after+1 < oldest {
+	if after < oldest-1 { // oldest >= 1; after+1 would wrap at the top
 		return fmt.Errorf("%w: alerts %d to %d were removed by retention", ErrCursorGone, after+1, oldest-1)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -278,5 +279,38 @@ func TestPublishStampsTimeAndClassifies(t *testing.T) {
 	}
 	if want := `{"type":"login","user":"u","time":"2026-03-04T05:06:07.000000008Z"}  `; rec != want {
 		t.Errorf("stored %s, want %s", rec, want)
+	}
+}
+
+// A cursor past the end is no error (it waits for alerts that far), even at
+// the top of the range; the newest of checkpoints and savepoints is the
+// last checkpoint, and a refused savepoint is not a failure.
+func TestCursorAtTheTopAndLastCheckpoint(t *testing.T) {
+	n, _ := started(t, t.TempDir())
+	for _, after := range []uint64{5, math.MaxUint64} {
+		if list, _, err := n.Alerts(Cursor{After: after}, Filter{}, 10); err != nil || len(list) != 0 {
+			t.Errorf("after %d: %v %v", after, list, err)
+		}
+	}
+	ctx := context.Background()
+	if _, err := n.Checkpoint(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := n.Checkpoint(ctx, "before-rollout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Checkpoint(ctx, "before-rollout"); err == nil {
+		t.Error("a savepoint name taken twice")
+	}
+	st, err := n.Status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.LastCheckpoint == nil || st.LastCheckpoint.ID != sp.ID || st.LastCheckpoint.Name != "before-rollout" {
+		t.Errorf("last checkpoint %+v, want the savepoint %d", st.LastCheckpoint, sp.ID)
+	}
+	if st.Counters.Checkpoints != 2 || st.Counters.CheckpointFailures != 0 {
+		t.Errorf("checkpoints %d taken, %d failed; want 2 and 0", st.Counters.Checkpoints, st.Counters.CheckpointFailures)
 	}
 }

@@ -11,7 +11,7 @@ type Status struct {
 	Running    bool
 	Partitions []PartitionStatus
 	Patterns   []PatternStatus
-	// The last automatic checkpoint, if any, and the savepoints.
+	// The newest checkpoint or savepoint, if any, and the savepoints.
 	LastCheckpoint *checkpoint.Info
 	Savepoints     []checkpoint.Info
 	Counters       Counters
@@ -78,8 +78,11 @@ func (n *Node) Status() (Status, error) {
 	if err != nil {
 		return st, err
 	}
-	if len(cps) > 0 {
-		st.LastCheckpoint = &cps[len(cps)-1]
+	// The newest of both kinds: ids increase across them.
+	for _, list := range [][]checkpoint.Info{cps, sps} {
+		if k := len(list); k > 0 && (st.LastCheckpoint == nil || list[k-1].ID > st.LastCheckpoint.ID) {
+			st.LastCheckpoint = &list[k-1]
+		}
 	}
 	st.Savepoints = sps
 	return st, nil

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -192,10 +193,11 @@ func (p *Pipeline) startCheckpoint(ctx context.Context, req ckptReq) error {
 		} else {
 			r.info, r.err = p.store.Savepoint(ctx, req.name, meta)
 		}
-		if r.err != nil {
+		refused := errors.Is(r.err, checkpoint.ErrExists) || errors.Is(r.err, checkpoint.ErrInvalid)
+		if r.err != nil && !refused {
 			p.ckptFailed.Add(1)
 			p.cfg.Logger.Error("checkpoint failed", "name", req.name, "err", r.err)
-		} else {
+		} else if r.err == nil {
 			p.ckptTaken.Add(1)
 		}
 		req.reply <- r

@@ -1,5 +1,6 @@
 // Command motif is the Motif complex event processing engine: one binary for
-// the offline verbs (check, fmt, replay, bench) and the server (serve).
+// the offline verbs (check, fmt, replay, bench), the server (serve) and its
+// clients (patterns, publish, subscribe, status).
 package main
 
 import (
@@ -16,6 +17,13 @@ usage:
   motif replay -p FILE [-e EVENTS] ...   run patterns over NDJSON events, print alerts as NDJSON
   motif bench [flags]                    generate a workload and measure replay throughput
   motif serve [flags]                    run a node: gRPC/Connect API, metrics, status page
+  motif patterns apply|list|get|delete   manage the pattern catalog of a server
+  motif publish [-e FILE]                send NDJSON events to a server
+  motif subscribe [--from SEQ|start|now] print a server's alerts as NDJSON
+  motif status [-o json]                 show the state of a server
+
+Client verbs take --server ADDR ($MOTIF_SERVER, default 127.0.0.1:7070),
+--token T ($MOTIF_TOKEN) and --tls-ca FILE.
 
 Run 'motif VERB -h' for the flags of a verb.
 `
@@ -43,6 +51,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return bench(rest, stdout, stderr)
 	case "serve":
 		return serve(rest, stderr)
+	case "patterns", "publish", "subscribe", "status":
+		return clientVerb(verb, rest, stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

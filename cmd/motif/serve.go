@@ -204,10 +204,13 @@ func runServer(ctx context.Context, o *serveOptions, log *slog.Logger) error {
 	if err := <-ran; err != nil && runErr == nil {
 		runErr = err
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Open calls finish; streams that would wait for more (an idle
+	// publish stream) are closed after a grace period.
+	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Warn("connections still open at shutdown", "err", err)
+		log.Info("closing streams still open at shutdown")
+		srv.Close()
 	}
 	return runErr
 }

@@ -202,8 +202,8 @@ type PartitionStatus struct {
 	Watermark *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=watermark,proto3" json:"watermark,omitempty"`
 	// How far the watermark is behind the wall clock. Unset with watermark.
 	WatermarkLag *durationpb.Duration `protobuf:"bytes,7,opt,name=watermark_lag,json=watermarkLag,proto3" json:"watermark_lag,omitempty"`
-	// Whether the partition is idle: it has had no record for the server's
-	// idle timeout, so it no longer holds back the watermark.
+	// Whether the partition is idle: matching has read every record appended
+	// to it (lag 0).
 	Idle          bool `protobuf:"varint,8,opt,name=idle,proto3" json:"idle,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -404,7 +404,7 @@ type Counters struct {
 	// Events that arrived behind their partition's watermark and went to the
 	// late side output instead of the patterns.
 	EventsLate uint64 `protobuf:"varint,2,opt,name=events_late,json=eventsLate,proto3" json:"events_late,omitempty"`
-	// Events that could not be decoded and went to the dead letters.
+	// Events that matching could not use and kept as dead letters.
 	EventsInvalid uint64 `protobuf:"varint,3,opt,name=events_invalid,json=eventsInvalid,proto3" json:"events_invalid,omitempty"`
 	// Published events acknowledged as duplicates and not appended.
 	EventsDuplicate uint64 `protobuf:"varint,4,opt,name=events_duplicate,json=eventsDuplicate,proto3" json:"events_duplicate,omitempty"`
@@ -419,8 +419,13 @@ type Counters struct {
 	CheckpointsTaken uint64 `protobuf:"varint,8,opt,name=checkpoints_taken,json=checkpointsTaken,proto3" json:"checkpoints_taken,omitempty"`
 	// Checkpoint and savepoint attempts that failed.
 	CheckpointsFailed uint64 `protobuf:"varint,9,opt,name=checkpoints_failed,json=checkpointsFailed,proto3" json:"checkpoints_failed,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Published events rejected before they were appended (bad JSON, no
+	// type, a field that does not fit its declaration, ...).
+	EventsRejected uint64 `protobuf:"varint,10,opt,name=events_rejected,json=eventsRejected,proto3" json:"events_rejected,omitempty"`
+	// Events appended to the embedded log by publishing.
+	EventsPublished uint64 `protobuf:"varint,11,opt,name=events_published,json=eventsPublished,proto3" json:"events_published,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Counters) Reset() {
@@ -512,6 +517,20 @@ func (x *Counters) GetCheckpointsTaken() uint64 {
 func (x *Counters) GetCheckpointsFailed() uint64 {
 	if x != nil {
 		return x.CheckpointsFailed
+	}
+	return 0
+}
+
+func (x *Counters) GetEventsRejected() uint64 {
+	if x != nil {
+		return x.EventsRejected
+	}
+	return 0
+}
+
+func (x *Counters) GetEventsPublished() uint64 {
+	if x != nil {
+		return x.EventsPublished
 	}
 	return 0
 }
@@ -1078,7 +1097,7 @@ const file_motif_v1_admin_service_proto_rawDesc = "" +
 	"\vstate_bytes\x18\x05 \x01(\x04R\n" +
 	"stateBytes\x12\x16\n" +
 	"\x06alerts\x18\x06 \x01(\x04R\x06alerts\x12+\n" +
-	"\x11alerts_suppressed\x18\a \x01(\x04R\x10alertsSuppressed\"\xf6\x02\n" +
+	"\x11alerts_suppressed\x18\a \x01(\x04R\x10alertsSuppressed\"\xca\x03\n" +
 	"\bCounters\x12\x1b\n" +
 	"\tevents_in\x18\x01 \x01(\x04R\beventsIn\x12\x1f\n" +
 	"\vevents_late\x18\x02 \x01(\x04R\n" +
@@ -1089,7 +1108,10 @@ const file_motif_v1_admin_service_proto_rawDesc = "" +
 	"\x11alerts_suppressed\x18\x06 \x01(\x04R\x10alertsSuppressed\x129\n" +
 	"\x19partial_matches_timed_out\x18\a \x01(\x04R\x16partialMatchesTimedOut\x12+\n" +
 	"\x11checkpoints_taken\x18\b \x01(\x04R\x10checkpointsTaken\x12-\n" +
-	"\x12checkpoints_failed\x18\t \x01(\x04R\x11checkpointsFailed\"\x9e\x04\n" +
+	"\x12checkpoints_failed\x18\t \x01(\x04R\x11checkpointsFailed\x12'\n" +
+	"\x0fevents_rejected\x18\n" +
+	" \x01(\x04R\x0eeventsRejected\x12)\n" +
+	"\x10events_published\x18\v \x01(\x04R\x0feventsPublished\"\x9e\x04\n" +
 	"\n" +
 	"Checkpoint\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12%\n" +
