@@ -314,3 +314,55 @@ func TestCursorAtTheTopAndLastCheckpoint(t *testing.T) {
 		t.Errorf("checkpoints %d taken, %d failed; want 2 and 0", st.Counters.Checkpoints, st.Counters.CheckpointFailures)
 	}
 }
+
+// A subscriber that stops reading holds back nobody: matching goes on and
+// another subscriber receives every alert; the slow one, released, catches
+// up from the alert log in order.
+func TestSlowSubscriberHoldsBackNobody(t *testing.T) {
+	n, _ := started(t, t.TempDir())
+	ctx := context.Background()
+	if _, _, err := n.Apply(ctx, []File{{"p.motif", []byte(`pattern big { key card  begin b: auth where amount > 500 }`)}}); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var slowGot []uint64
+	slowDone := make(chan error, 1)
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		slowDone <- n.Subscribe(sctx, Cursor{}, Filter{}, func(a Alert) error {
+			if a.Seq == 1 {
+				<-release // stuck on its first alert
+			}
+			slowGot = append(slowGot, a.Seq)
+			if len(slowGot) == 300 {
+				return errors.New("done")
+			}
+			return nil
+		})
+	}()
+	fast := subscribe(t, n, Cursor{}, Filter{})
+	for i := range 3 {
+		var batch [][]byte
+		for j := range 100 {
+			k := i*100 + j
+			batch = append(batch, auth(fmt.Sprint("e", k), fmt.Sprint("c", k), 900, k/60))
+		}
+		if _, err := n.Publish(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the fast subscriber to get every alert", func() bool { return len(fast.alerts()) == 300 })
+	if st := n.pipe.Stats(); st.Alerts != 300 {
+		t.Errorf("matching committed %d alerts while a subscriber was stuck, want 300", st.Alerts)
+	}
+	close(release)
+	if err := <-slowDone; err == nil || err.Error() != "done" {
+		t.Fatal(err)
+	}
+	for i, s := range slowGot {
+		if s != uint64(i+1) {
+			t.Fatalf("the slow subscriber got seq %d at %d", s, i)
+		}
+	}
+}
