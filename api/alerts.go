@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -46,7 +47,7 @@ func (a *alerts) SubscribeAlerts(ctx context.Context, req *connect.Request[motif
 	a.s.subscribers.Add(1)
 	defer a.s.subscribers.Add(-1)
 	err := a.s.node.Subscribe(ctx, cur, filter(req.Msg.GetFilter()), func(al node.Alert) error {
-		m, err := alertMsg(al.JSON)
+		m, err := a.s.converted.get(al)
 		if err != nil {
 			return err
 		}
@@ -69,13 +70,43 @@ func (a *alerts) ListAlerts(_ context.Context, req *connect.Request[motifv1.List
 	}
 	res := &motifv1.ListAlertsResponse{NextAfterSeq: next, LastSeq: a.s.node.Store().LastAlertSeq()}
 	for _, al := range list {
-		m, err := alertMsg(al.JSON)
+		m, err := a.s.converted.get(al)
 		if err != nil {
 			return nil, rpcError(err)
 		}
 		res.Alerts = append(res.Alerts, &motifv1.LoggedAlert{Seq: al.Seq, Alert: m})
 	}
 	return connect.NewResponse(res), nil
+}
+
+// alertCache keeps the messages of recent alerts by sequence number, so
+// that many subscribers reading the same alerts convert each one once. A
+// cached message is shared: it is only ever marshalled, never changed.
+type alertCache struct {
+	mu   sync.Mutex
+	msgs [alertCacheSize]*motifv1.Alert
+	seqs [alertCacheSize]uint64
+}
+
+const alertCacheSize = 4096
+
+func (c *alertCache) get(al node.Alert) (*motifv1.Alert, error) {
+	i := al.Seq % alertCacheSize
+	c.mu.Lock()
+	if c.seqs[i] == al.Seq && c.msgs[i] != nil {
+		m := c.msgs[i]
+		c.mu.Unlock()
+		return m, nil
+	}
+	c.mu.Unlock()
+	m, err := alertMsg(al.JSON)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.msgs[i], c.seqs[i] = m, al.Seq
+	c.mu.Unlock()
+	return m, nil
 }
 
 var kinds = map[string]motifv1.AlertKind{

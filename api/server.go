@@ -22,6 +22,9 @@ import (
 // DefaultMaxRequestBytes bounds a request message (a publish batch).
 const DefaultMaxRequestBytes = 64 << 20
 
+// compressMinBytes is the smallest response message worth compressing.
+const compressMinBytes = 8 << 10
+
 // Options configure the handler. The zero value serves without auth.
 type Options struct {
 	// Token, if set, is required of every RPC as "Authorization: Bearer
@@ -43,6 +46,7 @@ type Server struct {
 	metrics *metrics
 
 	subscribers atomic.Int64
+	converted   alertCache
 	lastFailure atomic.Pointer[checkpointFailure]
 }
 
@@ -64,6 +68,9 @@ func New(n *node.Node, opts Options) *Server {
 	hopts := []connect.HandlerOption{
 		connect.WithReadMaxBytes(opts.MaxRequestBytes),
 		connect.WithInterceptors(s.auth()),
+		// Alerts and acks are small: compressing each one costs more CPU
+		// than it saves bytes (a gzip writer per message per subscriber).
+		connect.WithCompressMinBytes(compressMinBytes),
 	}
 	s.mux.Handle(motifv1connect.NewPatternServiceHandler(&patterns{s}, hopts...))
 	s.mux.Handle(motifv1connect.NewIngestServiceHandler(&ingest{s}, hopts...))

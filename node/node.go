@@ -72,6 +72,7 @@ type Node struct {
 
 	commits  chan struct{} // closed and replaced at every commit
 	commitMu sync.Mutex
+	woken    uint64 // the last alert seq subscribers were woken for
 	running  atomic.Bool
 	stopped  chan struct{}
 
@@ -187,6 +188,7 @@ func (n *Node) Run(ctx context.Context) error {
 	err := n.pipe.Run(ctx)
 	cancel()
 	wg.Wait()
+	n.running.Store(false)
 	n.committed() // wake subscribers: they see the node stopped
 	return err
 }
@@ -218,11 +220,16 @@ func (n *Node) Close() error { return n.store.Close() }
 // Store returns the node's store (for tools and tests).
 func (n *Node) Store() *checkpoint.Store { return n.store }
 
-// committed wakes the subscribers waiting for new alerts.
+// committed wakes the subscribers waiting for new alerts, if the commit
+// added any (most commits add none: waking every subscriber to find
+// nothing would cost each an alert log read per commit).
 func (n *Node) committed() {
 	n.commitMu.Lock()
-	close(n.commits)
-	n.commits = make(chan struct{})
+	if seq := n.store.LastAlertSeq(); seq != n.woken || !n.running.Load() {
+		n.woken = seq
+		close(n.commits)
+		n.commits = make(chan struct{})
+	}
 	n.commitMu.Unlock()
 }
 

@@ -127,46 +127,68 @@ func stampTime(b []byte, field string, at int64) []byte {
 // acknowledged again but not appended, so a client may retry a batch after
 // a timeout or a crash without duplicating events.
 func (n *Node) Publish(ctx context.Context, events [][]byte) (PublishResult, error) {
-	var res PublishResult
-	if len(events) > n.cfg.MaxBatchEvents {
-		return res, fmt.Errorf("%w: a batch of %d events exceeds the limit of %d", ErrInvalid, len(events), n.cfg.MaxBatchEvents)
+	res, err := n.PublishBatches(ctx, [][][]byte{events})
+	if err != nil {
+		return PublishResult{}, err
+	}
+	return res[0], nil
+}
+
+// MaxBatchEvents is the most events Publish takes at once.
+func (n *Node) MaxBatchEvents() int { return n.cfg.MaxBatchEvents }
+
+// PublishBatches is Publish of several batches, in order, in one synced
+// write: a stream of small batches pays for one sync, not one each. The
+// batches together must not exceed MaxBatchEvents.
+func (n *Node) PublishBatches(ctx context.Context, batches [][][]byte) ([]PublishResult, error) {
+	total := 0
+	for _, b := range batches {
+		total += len(b)
+	}
+	if total > n.cfg.MaxBatchEvents {
+		return nil, fmt.Errorf("%w: a batch of %d events exceeds the limit of %d", ErrInvalid, total, n.cfg.MaxBatchEvents)
 	}
 	if err := ctx.Err(); err != nil {
-		return res, err
+		return nil, err
 	}
 	n.mu.Lock()
 	val := n.val
 	n.mu.Unlock()
-	recs := make([]checkpoint.Record, 0, len(events))
+	res := make([]PublishResult, len(batches))
+	recs := make([]checkpoint.Record, 0, total)
+	owner := make([]int, 0, total) // the batch of each record
 	now := n.cfg.Now().UnixNano()
-	for i, b := range events {
-		if len(b) > n.cfg.MaxEventBytes {
-			res.Rejections = append(res.Rejections, Rejection{i, fmt.Sprintf("event of %d bytes exceeds the limit of %d", len(b), n.cfg.MaxEventBytes), TooLarge})
-			continue
+	for bi, events := range batches {
+		for i, b := range events {
+			if len(b) > n.cfg.MaxEventBytes {
+				res[bi].Rejections = append(res[bi].Rejections, Rejection{i, fmt.Sprintf("event of %d bytes exceeds the limit of %d", len(b), n.cfg.MaxEventBytes), TooLarge})
+				continue
+			}
+			rec, id, at, err := val.check(b, now)
+			if err != nil {
+				res[bi].Rejections = append(res[bi].Rejections, Rejection{i, err.Error(), rejectionCode(err)})
+				continue
+			}
+			recs = append(recs, checkpoint.Record{Data: rec, ID: id, Time: at})
+			owner = append(owner, bi)
 		}
-		rec, id, at, err := val.check(b, now)
-		if err != nil {
-			res.Rejections = append(res.Rejections, Rejection{i, err.Error(), rejectionCode(err)})
-			continue
-		}
-		recs = append(recs, checkpoint.Record{Data: rec, ID: id, Time: at})
+		n.rejected.Add(uint64(len(res[bi].Rejections)))
 	}
-	n.rejected.Add(uint64(len(res.Rejections)))
 	if len(recs) == 0 {
 		return res, nil
 	}
 	app, err := n.store.AppendRecords(partition, recs)
 	if err != nil {
-		return PublishResult{}, err
+		return nil, err
 	}
-	for _, a := range app {
+	for i, a := range app {
 		if a.Duplicate {
-			res.Duplicates++
+			res[owner[i]].Duplicates++
+			n.duplicates.Add(1)
 		} else {
-			res.Accepted++
+			res[owner[i]].Accepted++
+			n.published.Add(1)
 		}
 	}
-	n.published.Add(uint64(res.Accepted))
-	n.duplicates.Add(uint64(res.Duplicates))
 	return res, nil
 }
