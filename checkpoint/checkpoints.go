@@ -215,12 +215,30 @@ func (s *Store) prune(parent string) {
 		return
 	}
 	for len(ids) > s.opts.KeepCheckpoints {
-		dir := filepath.Join(parent, formatID(ids[0]))
-		if err := os.RemoveAll(dir); err != nil {
-			s.log.Warn("checkpoint: prune", "dir", dir, "err", err)
+		if err := removeCheckpointDir(parent, formatID(ids[0])); err != nil {
+			s.log.Warn("checkpoint: prune", "err", err)
 		}
 		ids = ids[1:]
 	}
+}
+
+// removeCheckpointDir removes a checkpoint or savepoint directory so that
+// no reader, and no crash, ever sees it half removed: it is first renamed
+// to a temporary name (which Open removes if the removal is interrupted),
+// then deleted.
+func removeCheckpointDir(parent, name string) error {
+	dir := filepath.Join(parent, name)
+	doomed := filepath.Join(parent, tmpPrefix+"del-"+name)
+	if err := os.Rename(dir, doomed); err != nil {
+		return fmt.Errorf("checkpoint: remove %s: %w", dir, err)
+	}
+	if err := syncDir(parent); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(doomed); err != nil {
+		return fmt.Errorf("checkpoint: remove %s: %w", dir, err)
+	}
+	return nil
 }
 
 // ListCheckpoints returns the automatic checkpoints, oldest first.
@@ -244,10 +262,7 @@ func (s *Store) DeleteSavepoint(name string) error {
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("%w: savepoint %q", ErrNotFound, name)
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("checkpoint: delete savepoint %q: %w", name, err)
-	}
-	return nil
+	return removeCheckpointDir(filepath.Join(s.dir, savepointsDir), name)
 }
 
 // Locate returns the directory of a checkpoint or savepoint of the Store
@@ -279,6 +294,14 @@ func Locate(dataDir, name string) (string, error) {
 	return "", fmt.Errorf("%w: no savepoint or checkpoint %q in %s", ErrNotFound, name, dataDir)
 }
 
+// complete reports whether a checkpoint directory has its meta.json, which
+// is written last. A directory without one (left by a crash under an
+// earlier layout, or by hand) is not a checkpoint: listings skip it.
+func complete(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, metaFile))
+	return err == nil
+}
+
 func formatID(id uint64) string { return fmt.Sprintf("%010d", id) }
 
 // checkpointIDs lists the complete checkpoints under parent, in order.
@@ -292,7 +315,7 @@ func checkpointIDs(parent string) ([]uint64, error) {
 	}
 	var ids []uint64
 	for _, e := range entries {
-		if id, err := strconv.ParseUint(e.Name(), 10, 64); err == nil && e.IsDir() {
+		if id, err := strconv.ParseUint(e.Name(), 10, 64); err == nil && e.IsDir() && complete(filepath.Join(parent, e.Name())) {
 			ids = append(ids, id)
 		}
 	}
@@ -311,10 +334,13 @@ func listInfos(parent string) ([]Info, error) {
 	}
 	var infos []Info
 	for _, e := range entries {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") || !complete(filepath.Join(parent, e.Name())) {
 			continue
 		}
 		in, err := ReadInfo(filepath.Join(parent, e.Name()))
+		if errors.Is(err, ErrNotFound) {
+			continue // removed (pruned) since the directory was read
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -170,14 +170,16 @@ func runServer(ctx context.Context, o *serveOptions, log *slog.Logger) error {
 	defer cancelRun()
 	ran := make(chan error, 1)
 	go func() { ran <- n.Run(runCtx) }()
-	srv := api.New(n, api.Options{Token: o.token, Version: version, Logger: log}).HTTPServer(o.listen)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	// The --patterns files are in force before the first call is served.
 	if err := applyAtStart(ctx, n, o.patterns, log); err != nil {
+		ln.Close()
 		cancelRun()
 		<-ran
 		return err
 	}
+	srv := api.New(n, api.Options{Token: o.token, Version: version, Logger: log}).HTTPServer(o.listen)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
 	log.Info("serving", "listen", ln.Addr().String(), "data", o.data)
 
 	var runErr error
