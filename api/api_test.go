@@ -22,6 +22,8 @@ import (
 	"github.com/motifcep/motif/node"
 	motifv1 "github.com/motifcep/motif/proto/gen/motif/v1"
 	"github.com/motifcep/motif/proto/gen/motif/v1/motifv1connect"
+
+	"github.com/motifcep/motif/internal/wait"
 )
 
 // serve runs a node and its API on a real socket; it returns the address.
@@ -52,19 +54,8 @@ func serve(t *testing.T, opts Options) string {
 		}
 		n.Close()
 	})
-	waitFor(t, "the node to run", func() bool { st, _ := n.Status(); return st.Running })
+	wait.For(t, "the node to run", func() bool { st, _ := n.Status(); return st.Running })
 	return ln.Addr().String()
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 const probeSrc = `event auth { card: string, amount: number }
@@ -200,7 +191,7 @@ func TestConnectClient(t *testing.T) {
 	}
 
 	ac := motifv1connect.NewAlertServiceClient(hc, base)
-	waitFor(t, "the alert", func() bool {
+	wait.For(t, "the alert", func() bool {
 		l, err := ac.ListAlerts(ctx, connect.NewRequest(&motifv1.ListAlertsRequest{}))
 		return err == nil && len(l.Msg.GetAlerts()) == 1
 	})

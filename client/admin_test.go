@@ -7,6 +7,8 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/motifcep/motif/internal/servertest"
+
+	"github.com/motifcep/motif/internal/wait"
 )
 
 // Checkpoints and savepoints: take, list, refuse a name twice or a bad
@@ -19,7 +21,7 @@ func TestCheckpoints(t *testing.T) {
 	if _, err := c.Publish(ctx, probes(0, 2)...); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "2 alerts", func() bool { st, err := c.Status(ctx); return err == nil && st.GetLastAlertSeq() == 2 })
+	wait.For(t, "2 alerts", func() bool { st, err := c.Status(ctx); return err == nil && st.GetLastAlertSeq() == 2 })
 	cp, err := c.Checkpoint(ctx, "")
 	if err != nil || cp.GetId() == 0 || cp.GetSavepointName() != "" || cp.GetAlertSeq() != 2 {
 		t.Fatalf("checkpoint: %v %v", cp, err)

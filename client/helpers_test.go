@@ -70,17 +70,6 @@ func applyProbe(t *testing.T, c *client.Client) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // subscribers is the server's count of open subscriptions, from /metrics.
 func subscribers(s *servertest.Server) string {
 	res, err := http.Get(s.URL() + "/metrics")

@@ -14,6 +14,8 @@ import (
 
 	"github.com/motifcep/motif/client"
 	"github.com/motifcep/motif/internal/servertest"
+
+	"github.com/motifcep/motif/internal/wait"
 )
 
 func h2c() *http.Transport {
@@ -136,7 +138,7 @@ func TestPublishRetriesUntilServerIsBack(t *testing.T) {
 		res, err := c.Publish(t.Context(), probes(0, 1)...)
 		done <- result{res, err}
 	}()
-	waitFor(t, "publish to fail to connect twice", func() bool { return d.dials.Load() >= dialsBefore+2 })
+	wait.For(t, "publish to fail to connect twice", func() bool { return d.dials.Load() >= dialsBefore+2 })
 	if err := s.Restart(); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +218,7 @@ func TestPublisherSurvivesRestart(t *testing.T) {
 	if _, err := p.Send(t.Context(), probes(0, 2)...); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the first ack", func() bool { return got.len() == 1 })
+	wait.For(t, "the first ack", func() bool { return got.len() == 1 })
 	if err := s.Stop(); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/motifcep/motif/client"
 	"github.com/motifcep/motif/internal/servertest"
 	motifv1 "github.com/motifcep/motif/proto/gen/motif/v1"
+
+	"github.com/motifcep/motif/internal/wait"
 )
 
 // The cursor says where a subscription starts; the filter what it
@@ -32,7 +34,7 @@ func TestSubscribeCursorAndFilter(t *testing.T) {
 	if _, err := c.Publish(t.Context(), probes(0, 2)...); err != nil { // 4 alerts: tiny, probe, tiny, probe
 		t.Fatal(err)
 	}
-	waitFor(t, "4 alerts in the log", func() bool {
+	wait.For(t, "4 alerts in the log", func() bool {
 		st, err := c.Status(t.Context())
 		return err == nil && st.GetLastAlertSeq() == 4
 	})
@@ -53,7 +55,7 @@ func TestSubscribeCursorAndFilter(t *testing.T) {
 		t.Errorf("high and above: %s", got)
 	}
 	now := subscribe(t, c, client.FromNow(), client.Filter{Patterns: []string{"tiny"}})
-	waitFor(t, "the subscription from now", func() bool { return subscribers(s) == "4" })
+	wait.For(t, "the subscription from now", func() bool { return subscribers(s) == "4" })
 	if _, err := c.Publish(t.Context(), probes(2, 3)...); err != nil {
 		t.Fatal(err)
 	}
@@ -118,9 +120,9 @@ func TestSubscribeFromNowResumesAfterRestart(t *testing.T) {
 	if _, err := c.Publish(t.Context(), probes(0, 3)...); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "3 alerts", func() bool { st, err := c.Status(t.Context()); return err == nil && st.GetLastAlertSeq() == 3 })
+	wait.For(t, "3 alerts", func() bool { st, err := c.Status(t.Context()); return err == nil && st.GetLastAlertSeq() == 3 })
 	sub := subscribe(t, c, client.FromNow(), client.Filter{})
-	waitFor(t, "the subscription", func() bool { return subscribers(s) == "1" })
+	wait.For(t, "the subscription", func() bool { return subscribers(s) == "1" })
 	if err := s.Stop(); err != nil {
 		t.Fatal(err)
 	}

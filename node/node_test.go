@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/motifcep/motif/internal/wait"
 )
 
 // started opens a node in dir and runs it; the cleanup stops and closes it.
@@ -22,7 +24,7 @@ func started(t *testing.T, dir string) (*Node, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
-	waitFor(t, "the node to run", func() bool { return n.running.Load() })
+	wait.For(t, "the node to run", func() bool { return n.running.Load() })
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
@@ -37,17 +39,6 @@ func started(t *testing.T, dir string) (*Node, func()) {
 	}
 	t.Cleanup(stop)
 	return n, stop
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 const cardTesting = `event auth { card: string, amount: number }
@@ -167,7 +158,7 @@ func TestNodeEndToEnd(t *testing.T) {
 	if n.store.LogEnd(partition) != end {
 		t.Error("a retried batch was appended again")
 	}
-	waitFor(t, "the first alert", func() bool { return len(all.alerts()) == 1 })
+	wait.For(t, "the first alert", func() bool { return len(all.alerts()) == 1 })
 	if a := all.alerts()[0]; a.Seq != 1 || a.Pattern != "probe" || a.Version != 1 || a.Key != "c1" {
 		t.Errorf("alert %+v", a)
 	}
@@ -176,7 +167,7 @@ func TestNodeEndToEnd(t *testing.T) {
 	if _, err := n.Publish(ctx, [][]byte{auth("e3", "c3", 4, 20)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "e3 to be matched", func() bool { return n.pipe.Stats().Offset == end+1 })
+	wait.For(t, "e3 to be matched", func() bool { return n.pipe.Stats().Offset == end+1 })
 	v2 := strings.Replace(cardTesting, "amount < 5", "amount < 2", 1)
 	changes, _, err = n.Apply(ctx, []File{{"cards.motif", []byte(v2)}})
 	if err != nil || fmt.Sprint(changes) != "[{probe 2 updated}]" {
@@ -194,16 +185,16 @@ func TestNodeEndToEnd(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "two more alerts", func() bool { return len(all.alerts()) == 3 })
+	wait.For(t, "two more alerts", func() bool { return len(all.alerts()) == 3 })
 	got := fmt.Sprint(all.alerts()[1:])
 	if !strings.Contains(got, "probe 1 c3") || !strings.Contains(got, "probe 2 c4") {
 		t.Errorf("after the update: %v", got)
 	}
-	waitFor(t, "v1 to retire", func() bool {
+	wait.For(t, "v1 to retire", func() bool {
 		p, _ := n.Pattern("probe")
 		return p.Versions[0].State == StateRetired
 	})
-	waitFor(t, "the second subscriber", func() bool { return len(high.alerts()) == 2 })
+	wait.For(t, "the second subscriber", func() bool { return len(high.alerts()) == 2 })
 
 	// Restart: the catalog, the alert log and the dedupe index survive.
 	stop()
@@ -216,7 +207,7 @@ func TestNodeEndToEnd(t *testing.T) {
 		t.Fatalf("after restart: %+v %v", res, err)
 	}
 	again := subscribe(t, n, Cursor{After: 3}, Filter{})
-	waitFor(t, "the alert after the restart", func() bool { return len(again.alerts()) == 1 })
+	wait.For(t, "the alert after the restart", func() bool { return len(again.alerts()) == 1 })
 	if a := again.alerts()[0]; a.Seq != 4 || a.Key != "c5" || a.Version != 2 {
 		t.Errorf("after restart: %+v", a)
 	}
@@ -234,7 +225,7 @@ func TestNodeEndToEnd(t *testing.T) {
 	if _, err := n.Publish(ctx, [][]byte{auth("e10", "c6", 1, 90), auth("e11", "c6", 900, 95)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the events after the delete", func() bool { return n.pipe.Stats().Offset == n.store.LogEnd(partition) })
+	wait.For(t, "the events after the delete", func() bool { return n.pipe.Stats().Offset == n.store.LogEnd(partition) })
 	st, err := n.Status()
 	if err != nil {
 		t.Fatal(err)
@@ -352,7 +343,7 @@ func TestSlowSubscriberHoldsBackNobody(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the fast subscriber to get every alert", func() bool { return len(fast.alerts()) == 300 })
+	wait.For(t, "the fast subscriber to get every alert", func() bool { return len(fast.alerts()) == 300 })
 	if st := n.pipe.Stats(); st.Alerts != 300 {
 		t.Errorf("matching committed %d alerts while a subscriber was stuck, want 300", st.Alerts)
 	}

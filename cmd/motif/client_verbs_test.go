@@ -9,9 +9,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/motifcep/motif/internal/servertest"
+
+	"github.com/motifcep/motif/internal/wait"
 )
 
 const cardsSrc = `event auth { card: string, amount: number }
@@ -258,7 +259,7 @@ func TestSubscribeVerbResumes(t *testing.T) {
 	if code, _, errOut := motif(t, s, first, "publish"); code != 0 {
 		t.Fatal(errOut)
 	}
-	waitForCond(t, "the first alert to be delivered", func() bool {
+	wait.For(t, "the first alert to be delivered", func() bool {
 		st, _ := s.Node().Status()
 		return st.Counters.LastAlertSeq == 2
 	})
@@ -299,7 +300,7 @@ no patterns
 	if code, _, errOut := motif(t, s, cardEvents+"{}\n", "publish"); code != 1 {
 		t.Fatal(errOut)
 	}
-	waitForCond(t, "4 alerts", func() bool { st, _ := s.Node().Status(); return st.Counters.Alerts == 4 })
+	wait.For(t, "4 alerts", func() bool { st, _ := s.Node().Status(); return st.Counters.Alerts == 4 })
 	code, out, errOut = motif(t, s, "", "status")
 	expect(t, "status", code, startedAt.ReplaceAllString(out, "started T"), errOut, 0, `node:         n1
 server:       test, started T
@@ -371,16 +372,5 @@ func TestClientVerbFlags(t *testing.T) {
 	}
 	if code, _, errOut = motif(t, nil, "", "status", "--server", "http://127.0.0.1:1"); code != 1 || !strings.Contains(errOut, "connection refused") {
 		t.Errorf("status of no server: %d %s", code, errOut)
-	}
-}
-
-func waitForCond(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }

@@ -23,6 +23,8 @@ import (
 	"github.com/motifcep/motif/client"
 	"github.com/motifcep/motif/node"
 	motifv1 "github.com/motifcep/motif/proto/gen/motif/v1"
+
+	"github.com/motifcep/motif/internal/wait"
 )
 
 const probeSrc = `event auth { card: string, amount: number }
@@ -104,7 +106,7 @@ func (s *badInputServer) waitAlert(t *testing.T, card string) *motifv1.Alert {
 	t.Helper()
 	var found *motifv1.Alert
 	ac := motifv1.NewAlertServiceClient(s.cc)
-	waitFor(t, 20*time.Second, "the alert of "+card, func() bool {
+	wait.Within(t, 20*time.Second, "the alert of "+card, func() bool {
 		l, err := ac.ListAlerts(t.Context(), &motifv1.ListAlertsRequest{})
 		if err != nil {
 			t.Fatalf("ListAlerts: %v", err)
@@ -411,7 +413,7 @@ func TestBadInputKeepsServing(t *testing.T) {
 			}
 		}()
 		defer func() { bstop(); <-bdone }()
-		waitFor(t, 10*time.Second, "B to subscribe", func() bool { return metric(t, srv.url(), "motif_subscribers") == "1" })
+		wait.Within(t, 10*time.Second, "B to subscribe", func() bool { return metric(t, srv.url(), "motif_subscribers") == "1" })
 
 		// A1 reads one alert of the backlog and cancels its call; A2 reads
 		// one and its connection is cut.
@@ -434,7 +436,7 @@ func TestBadInputKeepsServing(t *testing.T) {
 			t.Fatalf("A2: %v %v", m, err)
 		}
 		a2cc.Close()
-		waitFor(t, 10*time.Second, "A1 and A2 to be gone", func() bool { return metric(t, srv.url(), "motif_subscribers") == "1" })
+		wait.Within(t, 10*time.Second, "A1 and A2 to be gone", func() bool { return metric(t, srv.url(), "motif_subscribers") == "1" })
 
 		commits := metric(t, srv.url(), "motif_commits_total")
 		last := s.status(t).GetLastAlertSeq()
@@ -447,7 +449,7 @@ func TestBadInputKeepsServing(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		waitFor(t, 20*time.Second, "B to receive the new alerts", func() bool {
+		wait.Within(t, 20*time.Second, "B to receive the new alerts", func() bool {
 			if err := b.failure(); err != nil {
 				t.Fatalf("B ended: %v", err)
 			}
@@ -530,7 +532,7 @@ func TestOutOfRangeCursorAfterRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	ac := motifv1.NewAlertServiceClient(cc)
-	waitFor(t, 20*time.Second, "two alerts", func() bool {
+	wait.Within(t, 20*time.Second, "two alerts", func() bool {
 		l, err := ac.ListAlerts(t.Context(), &motifv1.ListAlertsRequest{})
 		return err == nil && len(l.GetAlerts()) == 2
 	})
@@ -538,7 +540,7 @@ func TestOutOfRangeCursorAfterRetention(t *testing.T) {
 	if _, err := c.Publish(t.Context(), []byte(`{"type":"tick","id":"t1","time":"2026-01-02T00:00:00Z"}`)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "retention to remove the alerts", func() bool {
+	wait.Within(t, 20*time.Second, "retention to remove the alerts", func() bool {
 		l, err := ac.ListAlerts(t.Context(), &motifv1.ListAlertsRequest{})
 		return err == nil && len(l.GetAlerts()) == 0 && l.GetLastSeq() == 2
 	})

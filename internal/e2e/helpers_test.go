@@ -24,19 +24,9 @@ import (
 	"github.com/motifcep/motif/node"
 	"github.com/motifcep/motif/pattern"
 	motifv1 "github.com/motifcep/motif/proto/gen/motif/v1"
-)
 
-// waitFor polls cond until it holds; it fails the test after timeout.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+	"github.com/motifcep/motif/internal/wait"
+)
 
 // inproc is a real node and its API served in-process on a loopback
 // socket: what `motif serve` runs, with settings the flags do not reach
@@ -91,7 +81,7 @@ func startServer(t *testing.T, cfg func(*node.Config), opts api.Options) *inproc
 			t.Errorf("node.Close: %v", err)
 		}
 	})
-	waitFor(t, 10*time.Second, "the node to run", func() bool { st, _ := n.Status(); return st.Running })
+	wait.Within(t, 10*time.Second, "the node to run", func() bool { st, _ := n.Status(); return st.Running })
 	return &inproc{addr: ln.Addr().String(), dir: dir, node: n}
 }
 

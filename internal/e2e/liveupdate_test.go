@@ -11,6 +11,8 @@ import (
 
 	"github.com/motifcep/motif/api"
 	motifv1 "github.com/motifcep/motif/proto/gen/motif/v1"
+
+	"github.com/motifcep/motif/internal/wait"
 )
 
 // probeV2 is probeSrc changed: probes are now under 2, and the message
@@ -53,7 +55,7 @@ func TestLiveUpdateThroughAPI(t *testing.T) {
 		}
 		published += uint64(len(events))
 		// Matched and committed before the test goes on.
-		waitFor(t, 20*time.Second, "the events to be matched", func() bool {
+		wait.Within(t, 20*time.Second, "the events to be matched", func() bool {
 			st, err := admin.GetStatus(ctx, &motifv1.GetStatusRequest{})
 			s := statusOf(st)
 			return err == nil && s.end == published && s.committed == s.end
@@ -134,7 +136,7 @@ func TestLiveUpdateThroughAPI(t *testing.T) {
 	publish(authJSON("o1-b", "o1", 900, at(0, 10)), authJSON("o2-b", "o2", 901, at(0, 11)),
 		authJSON("n1-s", "n1", 3, at(0, 12)), authJSON("n2-s", "n2", 1, at(0, 13)),
 		authJSON("n1-b", "n1", 902, at(0, 14)), authJSON("n2-b", "n2", 903, at(0, 15)))
-	waitFor(t, 20*time.Second, "three alerts", func() bool { return len(got.alerts()) >= 3 })
+	wait.Within(t, 20*time.Second, "three alerts", func() bool { return len(got.alerts()) >= 3 })
 	type view struct {
 		key     string
 		version uint32
@@ -164,7 +166,7 @@ func TestLiveUpdateThroughAPI(t *testing.T) {
 	// Eleven minutes on, v1's windows on o3 and o4 (10m) have closed: it
 	// holds nothing and retires.
 	publish(authJSON("late-1", "n3", 50, at(11, 5)))
-	waitFor(t, 20*time.Second, "v1 to retire", func() bool {
+	wait.Within(t, 20*time.Second, "v1 to retire", func() bool {
 		v1, _ := versions()
 		return v1.GetState() == motifv1.PatternState_PATTERN_STATE_RETIRED
 	})

@@ -13,6 +13,8 @@ import (
 	"github.com/motifcep/motif/client"
 	"github.com/motifcep/motif/node"
 	motifv1 "github.com/motifcep/motif/proto/gen/motif/v1"
+
+	"github.com/motifcep/motif/internal/wait"
 )
 
 // Regression tests of server bugs found by this package, and tests of what
@@ -83,7 +85,7 @@ func TestOpenAfterKillDuringCheckpointPrune(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	ran := make(chan error, 1)
 	go func() { ran <- n.Run(ctx) }()
-	waitFor(t, 10*time.Second, "the node to run", func() bool { st, _ := n.Status(); return st.Running })
+	wait.Within(t, 10*time.Second, "the node to run", func() bool { st, _ := n.Status(); return st.Running })
 	for range 2 {
 		if _, err := n.Checkpoint(t.Context(), ""); err != nil {
 			t.Fatal(err)
@@ -133,7 +135,7 @@ func TestStatusCountsPartialMatches(t *testing.T) {
 	}
 	admin := motifv1.NewAdminServiceClient(cc)
 	var st *motifv1.GetStatusResponse
-	waitFor(t, 20*time.Second, "the events to be matched", func() bool {
+	wait.Within(t, 20*time.Second, "the events to be matched", func() bool {
 		var err error
 		st, err = admin.GetStatus(t.Context(), &motifv1.GetStatusRequest{})
 		return err == nil && statusOf(st).committed == 2

@@ -14,6 +14,8 @@ import (
 	"github.com/motifcep/motif/internal/workload"
 	motifv1 "github.com/motifcep/motif/proto/gen/motif/v1"
 	"github.com/motifcep/motif/proto/gen/motif/v1/motifv1connect"
+
+	"github.com/motifcep/motif/internal/wait"
 )
 
 // The fraud workload of the proofs: 8000 events over 100 cards, which
@@ -197,7 +199,7 @@ func TestGRPCGoClientEqualsReplay(t *testing.T) {
 func settle(t *testing.T, events uint64, got *sink, status func() (*motifv1.GetStatusResponse, error)) settledStatus {
 	t.Helper()
 	var st settledStatus
-	waitFor(t, 30*time.Second, "the server to match every event", func() bool {
+	wait.Within(t, 30*time.Second, "the server to match every event", func() bool {
 		res, err := status()
 		if err != nil {
 			t.Logf("status: %v", err)
@@ -206,7 +208,7 @@ func settle(t *testing.T, events uint64, got *sink, status func() (*motifv1.GetS
 		st = statusOf(res)
 		return st.end == events && st.committed == st.end
 	})
-	waitFor(t, 30*time.Second, "the subscription to deliver the last alert", func() bool {
+	wait.Within(t, 30*time.Second, "the subscription to deliver the last alert", func() bool {
 		if err := got.failure(); err != nil {
 			t.Fatalf("the subscription ended: %v", err)
 		}

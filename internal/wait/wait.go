@@ -1,0 +1,29 @@
+// Package wait is for tests: wait for a condition with a deadline, never a
+// bare sleep.
+package wait
+
+import (
+	"testing"
+	"time"
+)
+
+// DefaultTimeout is how long For waits.
+const DefaultTimeout = 20 * time.Second
+
+// For polls cond until it holds, failing the test after DefaultTimeout.
+func For(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	Within(t, DefaultTimeout, what, cond)
+}
+
+// Within polls cond until it holds, failing the test after timeout.
+func Within(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
