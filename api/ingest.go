@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 
 	"connectrpc.com/connect"
@@ -83,6 +84,14 @@ func (in *ingest) PublishStream(ctx context.Context, stream *connect.BidiStream[
 			if first, ok = <-reqs; !ok {
 				return recvErr // read after close(reqs): no race
 			}
+		}
+		if n := len(first.GetEvents()); n > limit {
+			// Refuse this batch alone; the stream goes on.
+			if err := stream.Send(&motifv1.PublishStreamResponse{BatchId: first.GetBatchId(),
+				Refused: fmt.Sprintf("a batch of %d events exceeds the limit of %d", n, limit)}); err != nil {
+				return err
+			}
+			continue
 		}
 		group := []*motifv1.PublishStreamRequest{first}
 		n := len(first.GetEvents())

@@ -17,9 +17,11 @@ type Ack struct {
 	BatchID uint64 // as Send returned it
 	Events  int    // the number of events of the batch
 	PublishResult
-	// Err is set when the batch could not be published: the stream failed
-	// and retries did not overcome it, or the publisher's context ended.
-	// The batch may or may not have been appended.
+	// Err is set when the batch could not be published: the server refused
+	// it as a whole (an InvalidArgument error; nothing of it was appended),
+	// or the stream failed and retries did not overcome it, or the
+	// publisher's context ended (then the batch may or may not have been
+	// appended).
 	Err error
 }
 
@@ -257,8 +259,12 @@ func (p *Publisher) session(pending *[]*pubBatch, attempt *int) error {
 			*pending = (*pending)[1:]
 			<-p.slots
 			*attempt = 0
-			p.onAck(Ack{BatchID: b.id, Events: len(b.events),
-				PublishResult: publishResult(m.GetAccepted(), m.GetDuplicates(), m.GetRejections())})
+			ack := Ack{BatchID: b.id, Events: len(b.events),
+				PublishResult: publishResult(m.GetAccepted(), m.GetDuplicates(), m.GetRejections())}
+			if r := m.GetRefused(); r != "" {
+				ack.Err = connect.NewError(connect.CodeInvalidArgument, errors.New(r))
+			}
+			p.onAck(ack)
 		case <-ctx.Done():
 			return ctx.Err()
 		case err := <-recvErr:

@@ -280,26 +280,37 @@ func TestBadInputKeepsServing(t *testing.T) {
 		_, err = s.c.Publish(t.Context(), batch...)
 		wantConnectCode(t, "client.Publish", err, connect.CodeInvalidArgument, msg)
 
-		// On a publish stream: the batches before are acknowledged, the
-		// one over the limit ends the stream with INVALID_ARGUMENT.
+		// On a publish stream: the batch over the limit is refused alone,
+		// in its ack; the batches around it are appended and the stream
+		// goes on.
 		stream, err := motifv1.NewIngestServiceClient(s.cc).PublishStream(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := stream.Send(&motifv1.PublishStreamRequest{BatchId: 1, Events: eventMsgs(batch[:maxBatch])}); err != nil {
+		for i, b := range [][][]byte{batch[:maxBatch], batch, batch[maxBatch:]} {
+			if err := stream.Send(&motifv1.PublishStreamRequest{BatchId: uint64(i + 1), Events: eventMsgs(b)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := stream.CloseSend(); err != nil {
 			t.Fatal(err)
 		}
-		if err := stream.Send(&motifv1.PublishStreamRequest{BatchId: 2, Events: eventMsgs(batch)}); err != nil {
-			t.Fatal(err)
+		var acks []string
+		for {
+			ack, err := stream.Recv()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			acks = append(acks, fmt.Sprintf("%d:%d/%q", ack.GetBatchId(), ack.GetAccepted(), ack.GetRefused()))
 		}
-		ack, err := stream.Recv()
-		if err != nil || ack.GetBatchId() != 1 || ack.GetAccepted() != maxBatch {
-			t.Fatalf("the batch at the limit: %v %v", ack, err)
+		if want := fmt.Sprintf("[1:%d/\"\" 2:0/%q 3:1/\"\"]", maxBatch, msg); fmt.Sprint(acks) != want {
+			t.Errorf("acks %v, want %s", acks, want)
 		}
-		_, err = stream.Recv()
-		wantGRPCCode(t, "PublishStream", err, codes.InvalidArgument, msg)
-		if got := statusOf(s.status(t)).end; got != end+maxBatch {
-			t.Errorf("the log grew by %d events; want the %d of the batch at the limit only", got-end, maxBatch)
+		if got := statusOf(s.status(t)).end; got != end+maxBatch+1 {
+			t.Errorf("the log grew by %d events; want the %d of the batches within the limit", got-end, maxBatch+1)
 		}
 		s.alive(t)
 	})

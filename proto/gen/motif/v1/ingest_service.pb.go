@@ -391,7 +391,11 @@ type PublishStreamResponse struct {
 	Duplicates uint32 `protobuf:"varint,3,opt,name=duplicates,proto3" json:"duplicates,omitempty"`
 	// The events of the batch that were not appended, each with its reason,
 	// by index.
-	Rejections    []*EventRejection `protobuf:"bytes,4,rep,name=rejections,proto3" json:"rejections,omitempty"`
+	Rejections []*EventRejection `protobuf:"bytes,4,rep,name=rejections,proto3" json:"rejections,omitempty"`
+	// Set when the batch as a whole was refused (for instance, it holds more
+	// events than the server takes in one batch): none of its events was
+	// appended, and the counts above are 0. The stream goes on.
+	Refused       string `protobuf:"bytes,5,opt,name=refused,proto3" json:"refused,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -454,6 +458,13 @@ func (x *PublishStreamResponse) GetRejections() []*EventRejection {
 	return nil
 }
 
+func (x *PublishStreamResponse) GetRefused() string {
+	if x != nil {
+		return x.Refused
+	}
+	return ""
+}
+
 var File_motif_v1_ingest_service_proto protoreflect.FileDescriptor
 
 const file_motif_v1_ingest_service_proto_rawDesc = "" +
@@ -477,7 +488,7 @@ const file_motif_v1_ingest_service_proto_rawDesc = "" +
 	"rejections\"Z\n" +
 	"\x14PublishStreamRequest\x12\x19\n" +
 	"\bbatch_id\x18\x01 \x01(\x04R\abatchId\x12'\n" +
-	"\x06events\x18\x02 \x03(\v2\x0f.motif.v1.EventR\x06events\"\xa8\x01\n" +
+	"\x06events\x18\x02 \x03(\v2\x0f.motif.v1.EventR\x06events\"\xc2\x01\n" +
 	"\x15PublishStreamResponse\x12\x19\n" +
 	"\bbatch_id\x18\x01 \x01(\x04R\abatchId\x12\x1a\n" +
 	"\baccepted\x18\x02 \x01(\rR\baccepted\x12\x1e\n" +
@@ -486,7 +497,8 @@ const file_motif_v1_ingest_service_proto_rawDesc = "" +
 	"duplicates\x128\n" +
 	"\n" +
 	"rejections\x18\x04 \x03(\v2\x18.motif.v1.EventRejectionR\n" +
-	"rejections*\x89\x02\n" +
+	"rejections\x12\x18\n" +
+	"\arefused\x18\x05 \x01(\tR\arefused*\x89\x02\n" +
 	"\x12EventRejectionCode\x12$\n" +
 	" EVENT_REJECTION_CODE_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dEVENT_REJECTION_CODE_BAD_JSON\x10\x01\x12 \n" +
