@@ -24,6 +24,7 @@ import (
 	"github.com/motifcep/motif/proto/gen/motif/v1/motifv1connect"
 
 	"github.com/motifcep/motif/internal/wait"
+	"github.com/motifcep/motif/internal/workload"
 )
 
 // serve runs a node and its API on a real socket; it returns the address.
@@ -58,17 +59,7 @@ func serve(t *testing.T, opts Options) string {
 	return ln.Addr().String()
 }
 
-const probeSrc = `event auth { card: string, amount: number }
-
-## Small probes then a big one.
-pattern probe {
-    key card
-    begin small: auth where amount < 5
-    followed_by big: auth where amount > 500
-    within 10m
-    emit high "card {card} probed"
-}
-`
+const probeSrc = workload.ProbePattern
 
 func authEvent(id, card string, amount float64, sec int) *motifv1.Event {
 	return &motifv1.Event{Json: fmt.Appendf(nil, `{"type":"auth","id":%q,"card":%q,"amount":%g,"time":"2026-01-01T00:00:%02dZ"}`, id, card, amount, sec)}

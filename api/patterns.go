@@ -86,14 +86,12 @@ var states = map[string]motifv1.PatternState{
 	node.StateRetired:  motifv1.PatternState_PATTERN_STATE_RETIRED,
 }
 
-func timestamp(t interface{ IsZero() bool }) bool { return !t.IsZero() }
-
 func versionMsg(v *node.Version) *motifv1.PatternVersion {
 	m := &motifv1.PatternVersion{Version: uint32(v.Version), State: states[v.State], CreatedAt: timestamppb.New(v.Applied)}
-	if timestamp(v.Replaced) {
+	if !v.Replaced.IsZero() {
 		m.ReplacedAt = timestamppb.New(v.Replaced)
 	}
-	if timestamp(v.Retired) {
+	if !v.Retired.IsZero() {
 		m.RetiredAt = timestamppb.New(v.Retired)
 	}
 	return m

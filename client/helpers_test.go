@@ -12,23 +12,14 @@ import (
 	"github.com/motifcep/motif/client"
 	"github.com/motifcep/motif/internal/golden"
 	"github.com/motifcep/motif/internal/servertest"
+	"github.com/motifcep/motif/internal/workload"
 )
 
 // Every test binary accepts -update, so that
 // 'go test ./... -run Golden -update' works across the module.
 var _ = golden.Update
 
-const probeSrc = `event auth { card: string, amount: number }
-
-## Small probes then a big one.
-pattern probe {
-    key card
-    begin small: auth where amount < 5
-    followed_by big: auth where amount > 500
-    within 10m
-    emit high "card {card} probed"
-}
-`
+const probeSrc = workload.ProbePattern
 
 // auth is an auth event; with id "", it has none.
 func auth(id, card string, amount float64, sec int) []byte {

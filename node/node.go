@@ -136,11 +136,7 @@ func (n *Node) init() error {
 			cat.Patterns = map[string]*Pattern{}
 		}
 	}
-	pats, err := cat.patterns()
-	if err != nil {
-		return err
-	}
-	val, err := newValidator(pats.Set, n.cfg.Decoder)
+	pats, val, err := n.compile(cat)
 	if err != nil {
 		return err
 	}
@@ -343,11 +339,7 @@ func (n *Node) install(ctx context.Context, next *catalog) error {
 	if !n.running.Load() {
 		return ErrNotRunning
 	}
-	pats, err := next.patterns()
-	if err != nil {
-		return err
-	}
-	val, err := newValidator(pats.Set, n.cfg.Decoder)
+	pats, val, err := n.compile(next)
 	if err != nil {
 		return err
 	}
@@ -359,6 +351,17 @@ func (n *Node) install(ctx context.Context, next *catalog) error {
 	n.cat, n.val = next, val
 	n.mu.Unlock()
 	return n.pipe.SetPatterns(ctx, pats)
+}
+
+// compile turns a catalog into what the pipeline matches and what
+// Publish validates events against.
+func (n *Node) compile(c *catalog) (pipeline.Patterns, *validator, error) {
+	pats, err := c.patterns()
+	if err != nil {
+		return pipeline.Patterns{}, nil, err
+	}
+	val, err := newValidator(pats.Set, n.cfg.Decoder)
+	return pats, val, err
 }
 
 func (n *Node) saveCatalog(c *catalog) error {
@@ -395,12 +398,14 @@ func (n *Node) retired(name string, version int) {
 }
 
 // Patterns returns the catalog, by name; deleted patterns are left out
-// unless all is set.
+// unless all is set. The patterns are shared and must not be modified: a
+// catalog is never changed once installed (a change installs a new one).
 func (n *Node) Patterns(all bool) []*Pattern {
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	cat := n.cat
+	n.mu.Unlock()
 	var out []*Pattern
-	for _, p := range n.cat.clone().sorted() {
+	for _, p := range cat.sorted() {
 		if all || !p.Deleted {
 			out = append(out, p)
 		}
@@ -408,13 +413,14 @@ func (n *Node) Patterns(all bool) []*Pattern {
 	return out
 }
 
-// Pattern returns one pattern of the catalog, deleted or not.
+// Pattern returns one pattern of the catalog, deleted or not; shared, as
+// Patterns says.
 func (n *Node) Pattern(name string) (*Pattern, error) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	p := n.cat.Patterns[name]
+	n.mu.Unlock()
 	if p == nil {
 		return nil, fmt.Errorf("pattern %q: %w", name, ErrNotFound)
 	}
-	return n.cat.clone().Patterns[name], nil
+	return p, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/motifcep/motif/internal/wait"
+	"github.com/motifcep/motif/internal/workload"
 )
 
 // started opens a node in dir and runs it; the cleanup stops and closes it.
@@ -41,17 +42,7 @@ func started(t *testing.T, dir string) (*Node, func()) {
 	return n, stop
 }
 
-const cardTesting = `event auth { card: string, amount: number }
-
-## Small probes then a big one.
-pattern probe {
-    key card
-    begin small: auth where amount < 5
-    followed_by big: auth where amount > 500
-    within 10m
-    emit high "card {card} probed"
-}
-`
+const cardTesting = workload.ProbePattern
 
 func auth(id, card string, amount float64, sec int) []byte {
 	return fmt.Appendf(nil, `{"type":"auth","id":%q,"card":%q,"amount":%g,"time":"2026-01-01T00:%02d:%02dZ"}`, id, card, amount, sec/60, sec%60)

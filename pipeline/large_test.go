@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/motifcep/motif/internal/wait"
 )
 
 // A million keys with an open partial match each: the states live in
@@ -50,7 +52,7 @@ func TestLargeState(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	waitFor(t, func() bool { return p.Stats().Offset == uint64(len(lines)) })
+	wait.For(t, "every event to be matched", func() bool { return p.Stats().Offset == uint64(len(lines)) })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

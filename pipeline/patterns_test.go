@@ -9,6 +9,7 @@ import (
 
 	"github.com/motifcep/motif/checkpoint"
 	"github.com/motifcep/motif/engine"
+	"github.com/motifcep/motif/internal/wait"
 )
 
 // running starts p.Run on a goroutine; stop cancels it and returns its error.
@@ -63,7 +64,7 @@ func TestReplacedVersionRetires(t *testing.T) {
 	}
 	stop := running(t, p)
 	appendLog(t, s, [][]byte{ev("a", "u1", 1)})
-	waitFor(t, func() bool { return p.Stats().Offset == 1 })
+	wait.For(t, "the first event", func() bool { return p.Stats().Offset == 1 })
 
 	err = p.SetPatterns(context.Background(), Patterns{
 		Set:      v2,
@@ -76,8 +77,8 @@ func TestReplacedVersionRetires(t *testing.T) {
 	// u2's a starts only v2; u1's b completes v1's open match; u2's c
 	// completes v2's; the b of u2 matches nothing (v1 started nothing).
 	appendLog(t, s, [][]byte{ev("a", "u2", 2), ev("b", "u1", 3), ev("c", "u2", 4), ev("b", "u2", 5), ev("c", "u1", 6)})
-	waitFor(t, func() bool { return p.Stats().Offset == 6 })
-	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(retired) == 1 })
+	wait.For(t, "all events", func() bool { return p.Stats().Offset == 6 })
+	wait.For(t, "v1 to retire", func() bool { mu.Lock(); defer mu.Unlock(); return len(retired) == 1 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ pattern q { key user  begin a: a  not_followed_by b: c  within 1m }`)
 	}
 	stop := running(t, p)
 	appendLog(t, s, [][]byte{ev("a", "u1", 1), ev("a", "u2", 2)})
-	waitFor(t, func() bool { return p.Stats().Offset == 2 })
+	wait.For(t, "the first events", func() bool { return p.Stats().Offset == 2 })
 	timers := func() int {
 		n := 0
 		if err := s.Timers(1<<62, func(_ int64, pat string, _ uint32, _ []byte) bool {
@@ -134,7 +135,7 @@ pattern q { key user  begin a: a  not_followed_by b: c  within 1m }`)
 	}
 	// Far past q's window: had q survived, it would complete two absences.
 	appendLog(t, s, [][]byte{ev("b", "u1", 50), []byte(`{"type":"x","user":"z","time":"2026-01-01T01:00:00Z"}`)})
-	waitFor(t, func() bool { return p.Stats().Offset == 4 })
+	wait.For(t, "all events", func() bool { return p.Stats().Offset == 4 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

@@ -243,16 +243,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return p.commit()
 		}
-		select {
-		case req := <-p.ckpt:
-			if err := p.startCheckpoint(ctx, req); err != nil {
-				return err
-			}
-		case req := <-p.swap:
-			if err := p.swapPatterns(req); err != nil {
-				return err
-			}
-		default:
+		if _, err := p.control(ctx, ready); err != nil {
+			return err
 		}
 		n, err := p.readSome()
 		if err != nil {
@@ -284,19 +276,35 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				return err
 			}
 		}
-		select {
-		case <-ctx.Done():
-		case req := <-p.ckpt:
-			if err := p.startCheckpoint(ctx, req); err != nil {
-				return err
-			}
-		case req := <-p.swap:
-			if err := p.swapPatterns(req); err != nil {
-				return err
-			}
-		case <-time.After(idle):
+		timedOut, err := p.control(ctx, time.After(idle))
+		if err != nil {
+			return err
+		}
+		if timedOut {
 			idle = min(2*idle, 50*time.Millisecond)
 		}
+	}
+}
+
+// ready is a channel that is always ready: control with it does not wait.
+var ready = func() <-chan time.Time {
+	c := make(chan time.Time)
+	close(c)
+	return c
+}()
+
+// control serves a checkpoint or pattern change request if one comes
+// before wait is ready (or ctx is done), and reports whether wait was.
+func (p *Pipeline) control(ctx context.Context, wait <-chan time.Time) (timedOut bool, err error) {
+	select {
+	case req := <-p.ckpt:
+		return false, p.startCheckpoint(ctx, req)
+	case req := <-p.swap:
+		return false, p.swapPatterns(req)
+	case <-ctx.Done():
+		return false, nil
+	case <-wait:
+		return true, nil
 	}
 }
 

@@ -9,12 +9,12 @@ import (
 	"slices"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/motifcep/motif/alert"
 	"github.com/motifcep/motif/checkpoint"
 	"github.com/motifcep/motif/engine"
 	"github.com/motifcep/motif/event"
+	"github.com/motifcep/motif/internal/wait"
 	"github.com/motifcep/motif/internal/workload"
 	"github.com/motifcep/motif/pattern"
 )
@@ -227,13 +227,13 @@ func TestSavepointRestore(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	waitFor(t, func() bool { return p.Stats().Offset == uint64(half) })
+	wait.For(t, "the first half", func() bool { return p.Stats().Offset == uint64(half) })
 	if _, err := p.Checkpoint(ctx, "mid"); err != nil {
 		t.Fatal(err)
 	}
 	// Work after the savepoint is not in it.
 	appendLog(t, s, lines[half:half+100])
-	waitFor(t, func() bool { return p.Stats().Offset == uint64(half+100) })
+	wait.For(t, "the events after the savepoint", func() bool { return p.Stats().Offset == uint64(half+100) })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -264,17 +264,6 @@ func TestSavepointRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	diffAlerts(t, logged(t, s2), want)
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached within 30s")
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 func keyOfAlert(t testing.TB, js string) string {

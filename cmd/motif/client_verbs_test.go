@@ -13,19 +13,10 @@ import (
 	"github.com/motifcep/motif/internal/servertest"
 
 	"github.com/motifcep/motif/internal/wait"
+	"github.com/motifcep/motif/internal/workload"
 )
 
-const cardsSrc = `event auth { card: string, amount: number }
-
-## Small probes then a big one.
-pattern probe {
-    key card
-    begin small: auth where amount < 5
-    followed_by big: auth where amount > 500
-    within 10m
-    emit high "card {card} probed"
-}
-
+const cardsSrc = workload.ProbePattern + `
 pattern tiny {
     begin a: auth where amount < 2
     emit low "tiny {a.amount}"

@@ -25,19 +25,10 @@ import (
 	motifv1 "github.com/motifcep/motif/proto/gen/motif/v1"
 
 	"github.com/motifcep/motif/internal/wait"
+	"github.com/motifcep/motif/internal/workload"
 )
 
-const probeSrc = `event auth { card: string, amount: number }
-
-## Small probes then a big one.
-pattern probe {
-    key card
-    begin small: auth where amount < 5
-    followed_by big: auth where amount > 500
-    within 10m
-    emit high "card {card} probed"
-}
-`
+const probeSrc = workload.ProbePattern
 
 // bearer is a grpc-go per-call credential; the server speaks HTTP/2
 // without TLS, so it does not require transport security.

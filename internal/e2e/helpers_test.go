@@ -2,10 +2,8 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -25,12 +23,13 @@ import (
 	"github.com/motifcep/motif/pattern"
 	motifv1 "github.com/motifcep/motif/proto/gen/motif/v1"
 
-	"github.com/motifcep/motif/internal/wait"
+	"github.com/motifcep/motif/internal/servertest"
 )
 
 // inproc is a real node and its API served in-process on a loopback
-// socket: what `motif serve` runs, with settings the flags do not reach
-// (MaxBatchEvents, MaxEventBytes, MaxRequestBytes, the retention interval).
+// socket (internal/servertest): what `motif serve` runs, with settings the
+// flags do not reach (MaxBatchEvents, MaxEventBytes, MaxRequestBytes, the
+// retention interval).
 type inproc struct {
 	addr string
 	dir  string
@@ -38,51 +37,16 @@ type inproc struct {
 }
 
 // startServer starts a node in a new temporary directory and serves its
-// API on 127.0.0.1 and a free port; the test's cleanup stops both and
-// checks that the node's Run ended cleanly.
+// API on 127.0.0.1 and a free port; the test's cleanup stops both.
 func startServer(t *testing.T, cfg func(*node.Config), opts api.Options) *inproc {
 	t.Helper()
-	dir := t.TempDir()
-	c := node.Config{Dir: dir, ID: "e2e", CommitInterval: time.Millisecond, CheckpointInterval: -1}
-	if cfg != nil {
-		cfg(&c)
-	}
-	n, err := node.Open(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ran := make(chan error, 1)
-	go func() { ran <- n.Run(ctx) }()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		cancel()
-		<-ran
-		n.Close()
-		t.Fatal(err)
-	}
-	srv := api.New(n, opts).HTTPServer("")
-	served := make(chan struct{})
-	go func() { defer close(served); _ = srv.Serve(ln) }()
-	t.Cleanup(func() {
-		// As servertest stops: the node first (subscriptions end), then the
-		// HTTP server, cutting streams that would hold it open.
-		cancel()
-		if err := <-ran; err != nil {
-			t.Errorf("node.Run: %v", err)
-		}
-		sctx, scancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		defer scancel()
-		if srv.Shutdown(sctx) != nil {
-			_ = srv.Close()
-		}
-		<-served
-		if err := n.Close(); err != nil {
-			t.Errorf("node.Close: %v", err)
-		}
+	s := servertest.Start(t, servertest.Options{
+		NodeID: "e2e",
+		Token:  opts.Token,
+		Node:   cfg,
+		API:    func(o *api.Options) { *o = opts },
 	})
-	wait.Within(t, 10*time.Second, "the node to run", func() bool { st, _ := n.Status(); return st.Running })
-	return &inproc{addr: ln.Addr().String(), dir: dir, node: n}
+	return &inproc{addr: s.Addr(), dir: s.Dir(), node: s.Node()}
 }
 
 // url is the server's base URL for Connect clients.

@@ -44,6 +44,9 @@ type Options struct {
 	NodeID string
 	// Node, if set, adjusts the node's configuration before each start.
 	Node func(*node.Config)
+	// API, if set, adjusts the API's options (Token is set from Token
+	// before it is called).
+	API func(*api.Options)
 }
 
 // Server is a running (or stopped) node and its API.
@@ -151,7 +154,11 @@ func (s *Server) start(ln net.Listener) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
 	go func() { ran <- n.Run(ctx) }()
-	srv := api.New(n, api.Options{Token: s.opts.Token, Version: "test"}).HTTPServer("")
+	aopts := api.Options{Token: s.opts.Token, Version: "test"}
+	if s.opts.API != nil {
+		s.opts.API(&aopts)
+	}
+	srv := api.New(n, aopts).HTTPServer("")
 	if s.cert != nil {
 		srv.Protocols.SetHTTP2(true)
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*s.cert}, MinVersion: tls.VersionTLS12}
