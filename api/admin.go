@@ -70,7 +70,8 @@ func (a *admin) GetStatus(context.Context, *connect.Request[motifv1.GetStatusReq
 		res.Partitions = append(res.Partitions, m)
 	}
 	for _, p := range st.Patterns {
-		m := &motifv1.PatternStatus{Name: p.Name, Version: uint32(p.Version), State: states[p.State]}
+		m := &motifv1.PatternStatus{Name: p.Name, Version: uint32(p.Version), State: states[p.State],
+			PartialMatches: uint64(max(0, p.PartialMatches)), StateBytes: uint64(max(0, p.StateBytes))}
 		for _, ps := range c.Patterns {
 			if ps.Name == p.Name && ps.Version == p.Version {
 				m.Alerts, m.AlertsSuppressed = ps.Alerts, ps.Suppressed

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -46,12 +47,21 @@ func (a *alerts) SubscribeAlerts(ctx context.Context, req *connect.Request[motif
 	}
 	a.s.subscribers.Add(1)
 	defer a.s.subscribers.Add(-1)
-	err := a.s.node.Subscribe(ctx, cur, filter(req.Msg.GetFilter()), func(al node.Alert) error {
-		m, err := a.s.converted.get(al)
-		if err != nil {
-			return err
+	w, _ := ctx.Value(batchWriterKey{}).(*batchWriter)
+	err := a.s.node.Subscribe(ctx, cur, filter(req.Msg.GetFilter()), func(batch []node.Alert) error {
+		// The messages of a batch leave together: one flush, not one each.
+		w.hold()
+		defer w.release()
+		for _, al := range batch {
+			m, err := a.s.converted.get(al)
+			if err != nil {
+				return err
+			}
+			if err := stream.Send(&motifv1.SubscribeAlertsResponse{Seq: al.Seq, Alert: m}); err != nil {
+				return err
+			}
 		}
-		return stream.Send(&motifv1.SubscribeAlertsResponse{Seq: al.Seq, Alert: m})
+		return nil
 	})
 	if ctx.Err() != nil {
 		return nil // the client went away
@@ -149,4 +159,57 @@ func alertMsg(js []byte) (*motifv1.Alert, error) {
 		m.Events = append(m.Events, &motifv1.StageEvents{Stage: se.Stage, EventIds: se.IDs})
 	}
 	return m, nil
+}
+
+// batchWriter lets a streaming handler hold back the flush that follows
+// each message it sends, so that the messages of a batch go out in as few
+// writes as their size needs instead of one write (and one system call on
+// each side) per message. Only the handler's goroutine uses it.
+type batchWriter struct {
+	http.ResponseWriter
+	holding bool
+	held    bool // a flush was held back
+}
+
+type batchWriterKey struct{}
+
+// batchFlushes gives the requests of h a batchWriter, found in their
+// context under batchWriterKey.
+func batchFlushes(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		bw := &batchWriter{ResponseWriter: w}
+		h.ServeHTTP(bw, r.WithContext(context.WithValue(r.Context(), batchWriterKey{}, bw)))
+	})
+}
+
+func (w *batchWriter) Flush() {
+	if w.holding {
+		w.held = true
+		return
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap serves http.ResponseController.
+func (w *batchWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// hold holds back flushes until release; a nil w does nothing.
+func (w *batchWriter) hold() {
+	if w != nil {
+		w.holding = true
+	}
+}
+
+// release makes the flush held back since hold, if any.
+func (w *batchWriter) release() {
+	if w == nil {
+		return
+	}
+	w.holding = false
+	if w.held {
+		w.held = false
+		w.Flush()
+	}
 }

@@ -199,7 +199,8 @@ func TestConnectClient(t *testing.T) {
 		t.Errorf("status: %v", st.Msg)
 	}
 	body := httpGet(t, base+"/metrics")
-	for _, want := range []string{`motif_alerts_total{pattern="probe",version="1"} 1`, `motif_events_duplicate_total 2`, `motif_running 1`} {
+	for _, want := range []string{`motif_alerts_total{pattern="probe",version="1"} 1`, `motif_events_duplicate_total 2`, `motif_running 1`,
+		`motif_partial_matches{pattern="probe",version="1"} `, `motif_state_bytes{pattern="probe",version="1"} `, "motif_busy_seconds_total "} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
 		}

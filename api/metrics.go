@@ -42,6 +42,9 @@ var (
 	mSuppressed      = desc("alerts_suppressed_total", "Alerts dropped by suppress, per pattern version.", "pattern", "version")
 	mTimeouts        = desc("partial_matches_timed_out_total", "Partial matches that expired or timed out, per pattern version.", "pattern", "version")
 	mCapDropped      = desc("partial_matches_dropped_total", "Partial matches dropped by the per-key cap, per pattern version.", "pattern", "version")
+	mPartials        = desc("partial_matches", "Open partial matches in the state store at the last commit, per pattern version.", "pattern", "version")
+	mStateBytes      = desc("state_bytes", "Encoded bytes of the key states in the state store at the last commit, per pattern version.", "pattern", "version")
+	mBusy            = desc("busy_seconds_total", "Time matching spent working rather than waiting for input; its rate near 1 means matching cannot keep up.")
 	mPatternVersions = desc("pattern_versions", "Pattern versions that run, by state.", "state")
 	mCommits         = desc("commits_total", "Commits of state, alerts and offsets.")
 	mCommitFailures  = desc("commit_failures_total", "Commits that failed.")
@@ -96,7 +99,10 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		counter(mSuppressed, p.Suppressed, p.Name, v)
 		counter(mTimeouts, p.Timeouts, p.Name, v)
 		counter(mCapDropped, p.CapDropped, p.Name, v)
+		gauge(mPartials, float64(p.PartialMatches), p.Name, v)
+		gauge(mStateBytes, float64(p.StateBytes), p.Name, v)
 	}
+	ch <- prometheus.MustNewConstMetric(mBusy, prometheus.CounterValue, c.Busy.Seconds())
 	byState := map[string]int{}
 	for _, p := range st.Patterns {
 		byState[p.State]++

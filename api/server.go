@@ -74,7 +74,8 @@ func New(n *node.Node, opts Options) *Server {
 	}
 	s.mux.Handle(motifv1connect.NewPatternServiceHandler(&patterns{s}, hopts...))
 	s.mux.Handle(motifv1connect.NewIngestServiceHandler(&ingest{s}, hopts...))
-	s.mux.Handle(motifv1connect.NewAlertServiceHandler(&alerts{s}, hopts...))
+	path, alertsHandler := motifv1connect.NewAlertServiceHandler(&alerts{s}, hopts...)
+	s.mux.Handle(path, batchFlushes(alertsHandler))
 	s.mux.Handle(motifv1connect.NewAdminServiceHandler(&admin{s}, hopts...))
 	services := []string{
 		motifv1connect.PatternServiceName, motifv1connect.IngestServiceName,

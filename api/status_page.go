@@ -24,12 +24,13 @@ td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}th{background:#f4
 {{range .Partitions}}<tr><td>{{.Source}}</td><td>{{.Partition}}</td><td>{{.Offset}}</td><td>{{.End}}</td><td>{{.Lag}}</td><td>{{evtime .Watermark}}</td></tr>{{end}}
 </table>
 <h2>Patterns</h2>
-<table><tr><th>name</th><th>version</th><th>state</th></tr>
-{{range .Patterns}}<tr><td>{{.Name}}</td><td>{{.Version}}</td><td>{{.State}}</td></tr>{{else}}<tr><td colspan="3">none applied</td></tr>{{end}}
+<table><tr><th>name</th><th>version</th><th>state</th><th>partial matches</th><th>state bytes</th></tr>
+{{range .Patterns}}<tr><td>{{.Name}}</td><td>{{.Version}}</td><td>{{.State}}</td><td>{{.PartialMatches}}</td><td>{{.StateBytes}}</td></tr>{{else}}<tr><td colspan="5">none applied</td></tr>{{end}}
 </table>
 <h2>Counters</h2>
 <table>
 <tr><td>events matched</td><td>{{.Counters.Events}}</td></tr>
+<tr><td>time busy matching</td><td>{{.Counters.Busy}}</td></tr>
 <tr><td>events late</td><td>{{.Counters.Late}}</td></tr>
 <tr><td>events invalid (matching / publish)</td><td>{{.Counters.Invalid}} / {{.Counters.Rejected}}</td></tr>
 <tr><td>events published / duplicates</td><td>{{.Counters.Published}} / {{.Counters.Duplicates}}</td></tr>

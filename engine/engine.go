@@ -57,6 +57,9 @@ type Config struct {
 	// schema of the engine whose states the store holds (Schema().Paths()),
 	// so that stored events decode into the same slots.
 	Schema []string
+	// Totals are what the store holds of each pattern version's states, as
+	// StateTotals reported at the commit the store is at.
+	Totals []StateTotals
 }
 
 // Retiring is a replaced version of a pattern: its declaration (checked in
@@ -185,7 +188,13 @@ func (e *Engine) addPattern(p *pattern.PatternDecl, version int, retiring bool) 
 	}
 	m := nfa.NewMatcher(prog)
 	m.Retiring = retiring
-	e.patterns = append(e.patterns, &patternRT{idx: len(e.patterns), prog: prog, m: m})
+	rt := &patternRT{idx: len(e.patterns), prog: prog, m: m}
+	for _, t := range e.cfg.Totals {
+		if t.Name == prog.Name && t.Version == version {
+			rt.storedPartials, rt.storedBytes = t.PartialMatches, t.StateBytes
+		}
+	}
+	e.patterns = append(e.patterns, rt)
 	return nil
 }
 
@@ -398,6 +407,9 @@ type PatternStats struct {
 	Suppressed uint64 // dropped by suppress
 	Timeouts   uint64 // partial matches that expired or timed out
 	CapDropped uint64 // partial matches dropped by the cap
+	// With a store: its open partial matches over all keys and their
+	// encoded bytes, as of the last Flush (see StateTotals).
+	PartialMatches, StateBytes int64
 }
 
 // PatternStats returns the counters of every pattern version, live ones
@@ -406,7 +418,8 @@ func (e *Engine) PatternStats() []PatternStats {
 	out := make([]PatternStats, len(e.patterns))
 	for i, rt := range e.patterns {
 		out[i] = PatternStats{Name: rt.prog.Name, Version: rt.prog.Version, Retiring: rt.m.Retiring,
-			Alerts: rt.alerts, Suppressed: rt.suppressed, Timeouts: rt.m.Stats.Timeouts, CapDropped: rt.m.Stats.CapDropped}
+			Alerts: rt.alerts, Suppressed: rt.suppressed, Timeouts: rt.m.Stats.Timeouts, CapDropped: rt.m.Stats.CapDropped,
+			PartialMatches: rt.storedPartials, StateBytes: rt.storedBytes}
 	}
 	return out
 }

@@ -33,10 +33,10 @@ type entry struct {
 	gen    uint32 // bumped when the entry is recycled, to spot stale timers
 
 	// With a store (see persist.go):
-	dirty  bool    // changed since the last Flush
-	used   uint64  // the engine's tick when last touched, for eviction
-	bytes  int     // encoded size of its states at the last Flush
-	stored []int64 // per pattern position: the timer of the stored state, or noStored
+	dirty  bool     // changed since the last Flush
+	used   uint64   // the engine's tick when last touched, for eviction
+	bytes  int      // encoded size of its states at the last Flush
+	stored []stored // per pattern position: what the store holds
 }
 
 // keyOf builds the map key of an event in g.keyBuf: each part's kind, the
@@ -165,7 +165,7 @@ func (e *Engine) release(en *entry) {
 	if p := e.persist; p != nil {
 		if en.id != "" {
 			p.cached -= int64(en.bytes + entryOverhead)
-			if slices.ContainsFunc(en.stored, func(t int64) bool { return t != noStored }) {
+			if slices.ContainsFunc(en.stored, func(s stored) bool { return s.at != noStored }) {
 				p.tombs = append(p.tombs, tomb{g: en.g, id: en.id, stored: slices.Clone(en.stored)})
 				p.tombed[tombKey{en.g, en.id}] = true
 			}

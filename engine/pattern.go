@@ -20,6 +20,8 @@ type patternRT struct {
 	ids  []string // ids emitted by the current step, to drop duplicates
 
 	alerts, suppressed uint64
+	// What the store holds of this version's states (see StateTotals).
+	storedPartials, storedBytes int64
 }
 
 // deliver turns the matches in rt.out into alerts.

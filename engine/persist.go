@@ -64,7 +64,16 @@ type dirtyRef struct {
 type tomb struct {
 	g      *keyGroup
 	id     string
-	stored []int64 // per pattern position: the stored timer; noStored if no state is stored
+	stored []stored // per pattern position
+}
+
+// stored is what the store holds of one pattern's state of a key: the
+// state's timer (noStored if the store holds no state), and its partial
+// matches and encoded size, which the store's totals count.
+type stored struct {
+	at       int64
+	partials int32
+	bytes    int32
 }
 
 type tombKey struct {
@@ -82,10 +91,10 @@ var ErrStore = errors.New("engine: state store")
 // persistent entries remember what of them is in the store.
 func (en *entry) initStored() {
 	if en.stored == nil {
-		en.stored = make([]int64, len(en.states))
+		en.stored = make([]stored, len(en.states))
 	}
 	for i := range en.stored {
-		en.stored[i] = noStored
+		en.stored[i] = stored{at: noStored}
 	}
 }
 
@@ -128,7 +137,7 @@ func (e *Engine) load(g *keyGroup, id []byte) *entry {
 			p.err = fmt.Errorf("%w: state of %s key %q: %v", ErrStore, rt.prog.Name, partsOf(id), err)
 			return nil
 		}
-		en.stored[i] = storedTimer(rt, st)
+		en.stored[i] = stored{storedTimer(rt, st), int32(st.PartialMatches()), int32(len(b))}
 		en.bytes += len(b)
 	}
 	if en == nil {
@@ -182,11 +191,13 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 	}
 	n := 0
 	for _, t := range p.tombs {
-		for i, at := range t.stored {
+		for i, old := range t.stored {
+			at := old.at
 			if at == noStored {
 				continue
 			}
 			rt := t.g.pats[i]
+			rt.unstore(old)
 			w.DeleteState(rt.prog.Name, uint32(rt.prog.Version), []byte(t.id))
 			if at != noDeadline {
 				w.DeleteTimer(at, rt.prog.Name, uint32(rt.prog.Version), []byte(t.id))
@@ -208,14 +219,16 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 		for i, st := range en.states {
 			rt := en.g.pats[i]
 			name, version := rt.prog.Name, uint32(rt.prog.Version)
-			old := en.stored[i]
+			was := en.stored[i]
+			old := was.at
 			if st == nil || st.Idle() {
 				if old != noStored {
 					w.DeleteState(name, version, key)
 					if old != noDeadline {
 						w.DeleteTimer(old, name, version, key)
 					}
-					en.stored[i] = noStored
+					rt.unstore(was)
+					en.stored[i] = stored{at: noStored}
 					n++
 				}
 				continue
@@ -225,6 +238,8 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 			w.PutState(name, version, key, p.buf)
 			if old == noStored {
 				p.filter.add(en.g, en.id)
+			} else {
+				rt.unstore(was)
 			}
 			at := storedTimer(rt, st)
 			if at != old {
@@ -235,7 +250,8 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 					w.PutTimer(at, name, version, key)
 				}
 			}
-			en.stored[i] = at
+			en.stored[i] = stored{at, int32(st.PartialMatches()), int32(len(p.buf))}
+			rt.store(en.stored[i])
 			n++
 		}
 		p.cached += int64(size - en.bytes)
@@ -330,3 +346,45 @@ func (e *Engine) RestorePending(b []byte, maxSeen int64) error {
 
 // MaxEventTime returns the largest event time pushed so far.
 func (e *Engine) MaxEventTime() int64 { return e.sorter.MaxSeen() }
+
+// store and unstore keep the pattern's totals of what the store holds.
+func (rt *patternRT) store(s stored) {
+	rt.storedPartials += int64(s.partials)
+	rt.storedBytes += int64(s.bytes)
+}
+
+func (rt *patternRT) unstore(s stored) {
+	rt.storedPartials -= int64(s.partials)
+	rt.storedBytes -= int64(s.bytes)
+}
+
+// StateTotals is what the store holds of one pattern version's states: its
+// open partial matches over all keys, and their encoded bytes. A Flush
+// keeps the totals, so they describe the store as the commit of that Flush
+// leaves it; an owner saves them with that commit and gives them back to a
+// new engine in Config.Totals.
+type StateTotals struct {
+	Name           string
+	Version        int
+	PartialMatches int64
+	StateBytes     int64
+}
+
+// StateTotals returns the totals of every pattern version the engine runs.
+func (e *Engine) StateTotals() []StateTotals {
+	out := make([]StateTotals, len(e.patterns))
+	for i, rt := range e.patterns {
+		out[i] = StateTotals{rt.prog.Name, rt.prog.Version, rt.storedPartials, rt.storedBytes}
+	}
+	return out
+}
+
+// CountState returns the partial matches of a stored state and its size, for
+// an owner that must rebuild the totals from the store.
+func CountState(b []byte) (StateTotals, error) {
+	var st nfa.State
+	if err := st.UnmarshalBinary(b); err != nil {
+		return StateTotals{}, err
+	}
+	return StateTotals{PartialMatches: int64(st.PartialMatches()), StateBytes: int64(len(b))}, nil
+}

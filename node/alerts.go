@@ -124,12 +124,14 @@ func (n *Node) readAlerts(after uint64, max int) ([]Alert, error) {
 	return out, err
 }
 
-// Subscribe calls fn for every alert after the cursor that passes the
-// filter, in sequence order, first those already in the alert log, then
-// each as it is committed, until ctx is done, fn returns an error, or the
-// node stops (ErrNodeStopped). A slow fn delays only its own subscription:
-// it reads the alert log at its own pace.
-func (n *Node) Subscribe(ctx context.Context, c Cursor, f Filter, fn func(Alert) error) error {
+// Subscribe calls fn with the alerts after the cursor that pass the filter,
+// in sequence order, first those already in the alert log, then as they are
+// committed, until ctx is done, fn returns an error, or the node stops
+// (ErrNodeStopped). Each call has at most subscribeChunk alerts, never
+// none: what one read of the log found, so a sender can write them out
+// together. fn must not keep the slice. A slow fn delays only its own
+// subscription: it reads the alert log at its own pace.
+func (n *Node) Subscribe(ctx context.Context, c Cursor, f Filter, fn func([]Alert) error) error {
 	after := c.After
 	if c.Now {
 		after = n.store.LastAlertSeq()
@@ -144,16 +146,17 @@ func (n *Node) Subscribe(ctx context.Context, c Cursor, f Filter, fn func(Alert)
 		if err != nil {
 			return err
 		}
-		for _, a := range chunk {
-			after = a.Seq
-			if !f.match(a.JSON) {
-				continue
-			}
-			if err := fn(a); err != nil {
+		read := len(chunk)
+		if read > 0 {
+			after = chunk[read-1].Seq
+		}
+		chunk = slices.DeleteFunc(chunk, func(a Alert) bool { return !f.match(a.JSON) })
+		if len(chunk) > 0 {
+			if err := fn(chunk); err != nil {
 				return err
 			}
 		}
-		if len(chunk) == subscribeChunk {
+		if read == subscribeChunk {
 			if err := ctx.Err(); err != nil {
 				return err
 			}

@@ -69,14 +69,16 @@ func subscribe(t *testing.T, n *Node, c Cursor, f Filter) *collector {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		err := n.Subscribe(ctx, c, f, func(a Alert) error {
-			var v alertView
-			if err := json.Unmarshal(a.WithSeq(), &v); err != nil {
-				return err
+		err := n.Subscribe(ctx, c, f, func(batch []Alert) error {
+			for _, a := range batch {
+				var v alertView
+				if err := json.Unmarshal(a.WithSeq(), &v); err != nil {
+					return err
+				}
+				col.mu.Lock()
+				col.got = append(col.got, v)
+				col.mu.Unlock()
 			}
-			col.mu.Lock()
-			col.got = append(col.got, v)
-			col.mu.Unlock()
 			return nil
 		})
 		col.mu.Lock()
@@ -312,13 +314,15 @@ func TestSlowSubscriberHoldsBackNobody(t *testing.T) {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
-		slowDone <- n.Subscribe(sctx, Cursor{}, Filter{}, func(a Alert) error {
-			if a.Seq == 1 {
-				<-release // stuck on its first alert
-			}
-			slowGot = append(slowGot, a.Seq)
-			if len(slowGot) == 300 {
-				return errors.New("done")
+		slowDone <- n.Subscribe(sctx, Cursor{}, Filter{}, func(batch []Alert) error {
+			for _, a := range batch {
+				if a.Seq == 1 {
+					<-release // stuck on its first alert
+				}
+				slowGot = append(slowGot, a.Seq)
+				if len(slowGot) == 300 {
+					return errors.New("done")
+				}
 			}
 			return nil
 		})

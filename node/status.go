@@ -36,6 +36,9 @@ type PatternStatus struct {
 	Name    string
 	Version int
 	State   string
+	// Its open partial matches over all keys and their stored bytes, as of
+	// the last commit.
+	PartialMatches, StateBytes int64
 }
 
 // Counters are what the node did since it started (matching counters
@@ -70,7 +73,13 @@ func (n *Node) Status() (Status, error) {
 	for _, p := range n.Patterns(false) {
 		for _, v := range p.Versions {
 			if v.State != StateRetired {
-				st.Patterns = append(st.Patterns, PatternStatus{p.Name, v.Version, v.State})
+				pst := PatternStatus{Name: p.Name, Version: v.Version, State: v.State}
+				for _, c := range ps.Patterns {
+					if c.Name == p.Name && c.Version == v.Version {
+						pst.PartialMatches, pst.StateBytes = c.PartialMatches, c.StateBytes
+					}
+				}
+				st.Patterns = append(st.Patterns, pst)
 			}
 		}
 	}

@@ -3,12 +3,14 @@ package pipeline
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"strconv"
 
 	"github.com/motifcep/motif/checkpoint"
+	"github.com/motifcep/motif/engine"
 )
 
 // resumeKey names the meta record of a partition's pipeline.
@@ -67,6 +69,46 @@ func (p *Pipeline) appendResume(b []byte) []byte {
 	return p.eng.AppendPending(b)
 }
 
+// totalsKey names the meta record of the totals of the partition's stored
+// states (engine.StateTotals), written with every commit.
+func (p *Pipeline) totalsKey() string { return p.resumeKey() + "/totals" }
+
+// readTotals reads the totals of the last commit; a store written before
+// they were kept has its states counted once.
+func (p *Pipeline) readTotals() ([]engine.StateTotals, error) {
+	var out []engine.StateTotals
+	b, ok, err := p.store.GetMeta(p.totalsKey())
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if err := json.Unmarshal(b, &out); err != nil {
+			return nil, fmt.Errorf("pipeline: corrupt totals record %s: %v", p.totalsKey(), err)
+		}
+		return out, nil
+	}
+	at := map[patternVersion]int{}
+	err = p.store.AllStates(func(pattern string, version uint32, _, state []byte) bool {
+		var c engine.StateTotals
+		c, err = engine.CountState(state)
+		if err != nil {
+			err = fmt.Errorf("pipeline: counting the stored states of %s v%d: %w", pattern, version, err)
+			return false
+		}
+		pv := patternVersion{pattern, int(version)}
+		i, ok := at[pv]
+		if !ok {
+			i = len(out)
+			at[pv] = i
+			out = append(out, engine.StateTotals{Name: pattern, Version: int(version)})
+		}
+		out[i].PartialMatches += c.PartialMatches
+		out[i].StateBytes += c.StateBytes
+		return true
+	})
+	return out, err
+}
+
 // restore puts the engine back where the last commit left it.
 func (p *Pipeline) restore(rs resume) error {
 	offs, err := p.store.Offsets()
@@ -122,6 +164,11 @@ func (p *Pipeline) commit() error {
 	b.PutOffset(Source, p.cfg.Partition, p.next)
 	p.buf = p.appendResume(p.buf[:0])
 	b.PutMeta(p.resumeKey(), p.buf)
+	totals, err := json.Marshal(p.eng.StateTotals())
+	if err != nil {
+		return err
+	}
+	b.PutMeta(p.totalsKey(), totals)
 	if err := b.Commit(true); err != nil {
 		p.stats.CommitFailures++
 		return fmt.Errorf("pipeline: commit at offset %d: %w", p.next, err)

@@ -86,6 +86,10 @@ type Stats struct {
 	Offset                                         uint64 // next offset to read
 	Watermark                                      int64  // of the engine, at the last commit
 	CacheBytes                                     int64  // key states cached in memory
+	// Busy is the time Run spent working rather than waiting for input,
+	// since the pipeline started: its rate is the share of one core that
+	// matching takes (near 1: it cannot keep up).
+	Busy time.Duration
 	// Per pattern version run now, since the pipeline started.
 	Patterns []engine.PatternStats
 }
@@ -112,6 +116,8 @@ type Pipeline struct {
 	closed     bool                                   // the engine's input ended (StopAtEnd)
 	patBase    map[patternVersion]engine.PatternStats // counters of engines built before this one
 	stale      []staleTimer                           // timers of patterns no longer run, deleted at the next commit
+	started    time.Time                              // when Run started
+	waited     time.Duration                          // Run's time waiting for input
 	ckptWG     sync.WaitGroup
 	ckptTaken  atomic.Uint64
 	ckptFailed atomic.Uint64
@@ -159,6 +165,10 @@ func (p *Pipeline) build() error {
 	if err != nil {
 		return err
 	}
+	totals, err := p.readTotals()
+	if err != nil {
+		return err
+	}
 	empty := true
 	if err := p.store.AllStates(func(string, uint32, []byte, []byte) bool { empty = false; return false }); err != nil {
 		return err
@@ -183,6 +193,7 @@ func (p *Pipeline) build() error {
 		Store:          cfg.Store,
 		CacheBytes:     cfg.CacheBytes,
 		Schema:         rs.schema,
+		Totals:         totals,
 	}, (*sink)(p))
 	if err != nil {
 		return err
@@ -217,6 +228,9 @@ func (p *Pipeline) publishedPatterns() []engine.PatternStats {
 func (p *Pipeline) publishStats() {
 	s := p.stats
 	s.Offset = p.next
+	if !p.started.IsZero() {
+		s.Busy = max(0, p.cfg.Now().Sub(p.started)-p.waited)
+	}
 	s.Watermark = p.eng.Watermark()
 	s.CacheBytes, _, _ = p.eng.CacheStats()
 	s.Patterns = p.eng.PatternStats()
@@ -238,6 +252,7 @@ func (p *Pipeline) publishStats() {
 // commit.
 func (p *Pipeline) Run(ctx context.Context) error {
 	defer p.ckptWG.Wait()
+	p.started = p.cfg.Now()
 	idle := time.Millisecond
 	for {
 		if err := ctx.Err(); err != nil {
@@ -276,7 +291,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				return err
 			}
 		}
+		waitFrom := p.cfg.Now()
 		timedOut, err := p.control(ctx, time.After(idle))
+		p.waited += p.cfg.Now().Sub(waitFrom)
 		if err != nil {
 			return err
 		}

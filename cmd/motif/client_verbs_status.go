@@ -104,9 +104,10 @@ func printStatus(w io.Writer, st *motifv1.GetStatusResponse) {
 	if len(st.GetPatterns()) == 0 {
 		fmt.Fprintln(tw, "no patterns")
 	} else {
-		fmt.Fprintln(tw, "PATTERN\tVERSION\tSTATE\tALERTS\tSUPPRESSED")
+		fmt.Fprintln(tw, "PATTERN\tVERSION\tSTATE\tALERTS\tSUPPRESSED\tPARTIAL MATCHES\tSTATE BYTES")
 		for _, p := range st.GetPatterns() {
-			fmt.Fprintf(tw, "%s\tv%d\t%s\t%d\t%d\n", p.GetName(), p.GetVersion(), stateName(p.GetState()), p.GetAlerts(), p.GetAlertsSuppressed())
+			fmt.Fprintf(tw, "%s\tv%d\t%s\t%d\t%d\t%d\t%d\n", p.GetName(), p.GetVersion(), stateName(p.GetState()),
+				p.GetAlerts(), p.GetAlertsSuppressed(), p.GetPartialMatches(), p.GetStateBytes())
 		}
 	}
 	tw.Flush()

@@ -302,9 +302,9 @@ checkpoints:  0 taken, 0 failed, last none
 SOURCE  PARTITION  COMMITTED  END  LAG  WATERMARK             IDLE
 log     0          4          4    0    2026-01-01T00:00:04Z  yes
 
-PATTERN  VERSION  STATE   ALERTS  SUPPRESSED
-probe    v1       active  2       0
-tiny     v1       active  2       0
+PATTERN  VERSION  STATE   ALERTS  SUPPRESSED  PARTIAL MATCHES  STATE BYTES
+probe    v1       active  2       0           0                0
+tiny     v1       active  2       0           0                0
 `, "")
 
 	code, out, errOut = motif(t, s, "", "status", "-o", "json")

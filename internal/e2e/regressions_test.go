@@ -17,15 +17,7 @@ import (
 	"github.com/motifcep/motif/internal/wait"
 )
 
-// Regression tests of server bugs found by this package, and tests of what
-// is known not to work yet: those are skipped so that CI stays green;
-// MOTIF_E2E_KNOWN_BUGS=1 runs them.
-func skipKnownBug(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("MOTIF_E2E_KNOWN_BUGS") == "" {
-		t.Skip("known server bug (MOTIF_E2E_KNOWN_BUGS=1 runs it): " + why)
-	}
-}
+// Regression tests of server bugs found by this package.
 
 // GetStatus must not fail while the node prunes old checkpoints.
 //
@@ -115,12 +107,9 @@ func TestOpenAfterKillDuringCheckpointPrune(t *testing.T) {
 // the version, over all keys"; state_bytes likewise): it is how an
 // operator sees that a RETIRING version still holds matches.
 //
-// Not implemented yet: api/admin.go:73 builds PatternStatus with name, version, state,
-// alerts and alerts_suppressed only; partial_matches and state_bytes are
-// always 0 (neither node.PatternStatus nor engine.PatternStats carries
-// them, though engine.Engine.PartialMatches exists for the whole engine).
+// PatternStatus.partial_matches and state_bytes count the version's open
+// partial matches and stored state over all keys.
 func TestStatusCountsPartialMatches(t *testing.T) {
-	skipKnownBug(t, "PatternStatus.partial_matches and state_bytes are never filled in (api/admin.go:73)")
 	srv := startServer(t, nil, api.Options{})
 	cc := grpcConn(t, srv.addr)
 	if _, err := motifv1.NewPatternServiceClient(cc).ApplyPatterns(t.Context(), &motifv1.ApplyPatternsRequest{
