@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -53,11 +54,13 @@ func (a *alerts) SubscribeAlerts(ctx context.Context, req *connect.Request[motif
 		w.hold()
 		defer w.release()
 		for _, al := range batch {
-			m, err := a.s.converted.get(al)
+			// The response is shared by every subscriber, and so are its
+			// wire bytes (see wireCodec).
+			r, err := a.s.converted.get(al)
 			if err != nil {
 				return err
 			}
-			if err := stream.Send(&motifv1.SubscribeAlertsResponse{Seq: al.Seq, Alert: m}); err != nil {
+			if err := stream.Send(r.msg); err != nil {
 				return err
 			}
 		}
@@ -80,43 +83,94 @@ func (a *alerts) ListAlerts(_ context.Context, req *connect.Request[motifv1.List
 	}
 	res := &motifv1.ListAlertsResponse{NextAfterSeq: next, LastSeq: a.s.node.Store().LastAlertSeq()}
 	for _, al := range list {
-		m, err := a.s.converted.get(al)
+		r, err := a.s.converted.get(al)
 		if err != nil {
 			return nil, rpcError(err)
 		}
-		res.Alerts = append(res.Alerts, &motifv1.LoggedAlert{Seq: al.Seq, Alert: m})
+		res.Alerts = append(res.Alerts, &motifv1.LoggedAlert{Seq: al.Seq, Alert: r.msg.GetAlert()})
 	}
 	return connect.NewResponse(res), nil
 }
 
-// alertCache keeps the messages of recent alerts by sequence number, so
-// that many subscribers reading the same alerts convert each one once. A
-// cached message is shared: it is only ever marshalled, never changed.
+// alertCache keeps the subscribe responses of recent alerts by sequence
+// number, so that many subscribers sending the same alerts convert and
+// marshal each one once. A cached response is shared: it is only ever
+// marshalled, never changed.
 type alertCache struct {
-	mu   sync.Mutex
-	msgs [alertCacheSize]*motifv1.Alert
-	seqs [alertCacheSize]uint64
+	mu    sync.Mutex
+	slots [alertCacheSize]*cachedAlert
+}
+
+type cachedAlert struct {
+	msg  *motifv1.SubscribeAlertsResponse
+	once sync.Once
+	wire []byte // msg in the protobuf binary format, made once
+	err  error
 }
 
 const alertCacheSize = 4096
 
-func (c *alertCache) get(al node.Alert) (*motifv1.Alert, error) {
+func (c *alertCache) get(al node.Alert) (*cachedAlert, error) {
 	i := al.Seq % alertCacheSize
 	c.mu.Lock()
-	if c.seqs[i] == al.Seq && c.msgs[i] != nil {
-		m := c.msgs[i]
+	if r := c.slots[i]; r != nil && r.msg.GetSeq() == al.Seq {
 		c.mu.Unlock()
-		return m, nil
+		return r, nil
 	}
 	c.mu.Unlock()
 	m, err := alertMsg(al.JSON)
 	if err != nil {
 		return nil, err
 	}
+	r := &cachedAlert{msg: &motifv1.SubscribeAlertsResponse{Seq: al.Seq, Alert: m}}
 	c.mu.Lock()
-	c.msgs[i], c.seqs[i] = m, al.Seq
+	c.slots[i] = r
 	c.mu.Unlock()
-	return m, nil
+	return r, nil
+}
+
+// wire returns the binary form of r if it is a cached response, nil if not.
+func (c *alertCache) wire(r *motifv1.SubscribeAlertsResponse) ([]byte, error) {
+	c.mu.Lock()
+	ca := c.slots[r.GetSeq()%alertCacheSize]
+	c.mu.Unlock()
+	if ca == nil || ca.msg != r {
+		return nil, nil
+	}
+	ca.once.Do(func() { ca.wire, ca.err = proto.Marshal(r) })
+	return ca.wire, ca.err
+}
+
+// wireCodec is the protobuf binary codec, with the subscribe responses of
+// the alert cache marshalled once for all the subscribers they go to.
+type wireCodec struct{ cache *alertCache }
+
+func (wireCodec) Name() string { return "proto" }
+
+func (c wireCodec) Marshal(m any) ([]byte, error) { return c.MarshalAppend(nil, m) }
+
+func (c wireCodec) MarshalAppend(b []byte, m any) ([]byte, error) {
+	if r, ok := m.(*motifv1.SubscribeAlertsResponse); ok {
+		if wire, err := c.cache.wire(r); wire != nil || err != nil {
+			return append(b, wire...), err
+		}
+	}
+	pm, ok := m.(proto.Message)
+	if !ok {
+		return nil, fmt.Errorf("%T is not a protobuf message", m)
+	}
+	return proto.MarshalOptions{}.MarshalAppend(b, pm)
+}
+
+func (wireCodec) Unmarshal(b []byte, m any) error {
+	pm, ok := m.(proto.Message)
+	if !ok {
+		return fmt.Errorf("%T is not a protobuf message", m)
+	}
+	if err := proto.Unmarshal(b, pm); err != nil {
+		return fmt.Errorf("unmarshal into %T: %w", m, err)
+	}
+	return nil
 }
 
 var kinds = map[string]motifv1.AlertKind{

@@ -71,6 +71,7 @@ func New(n *node.Node, opts Options) *Server {
 		// Alerts and acks are small: compressing each one costs more CPU
 		// than it saves bytes (a gzip writer per message per subscriber).
 		connect.WithCompressMinBytes(compressMinBytes),
+		connect.WithCodec(wireCodec{&s.converted}),
 	}
 	s.mux.Handle(motifv1connect.NewPatternServiceHandler(&patterns{s}, hopts...))
 	s.mux.Handle(motifv1connect.NewIngestServiceHandler(&ingest{s}, hopts...))
