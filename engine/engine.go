@@ -57,6 +57,10 @@ type Config struct {
 	// schema of the engine whose states the store holds (Schema().Paths()),
 	// so that stored events decode into the same slots.
 	Schema []string
+	// ExternalWatermark: the watermark moves only by AdvanceWatermark (a
+	// watermark over several partitions, computed by the owner), not by
+	// the events pushed; OutOfOrderness is then ignored.
+	ExternalWatermark bool
 	// Totals are what the store holds of each pattern version's states, as
 	// StateTotals reported at the commit the store is at.
 	Totals []StateTotals
@@ -124,7 +128,7 @@ func New(set *pattern.Set, cfg Config, sink Sink) (*Engine, error) {
 		cfg:    cfg,
 		schema: event.NewSchema(),
 		byType: map[string]*route{},
-		sorter: eventtime.NewSorter(cfg.OutOfOrderness),
+		sorter: newSorter(cfg),
 		sink:   sink,
 		warned: map[string]bool{},
 	}
@@ -200,6 +204,9 @@ func (e *Engine) addPattern(p *pattern.PatternDecl, version int, retiring bool) 
 
 // Schema returns the slots events must be decoded into.
 func (e *Engine) Schema() *event.Schema { return e.schema }
+
+// Buffered returns the number of events waiting for the watermark.
+func (e *Engine) Buffered() int { return e.sorter.Len() }
 
 // Watermark returns the current watermark.
 func (e *Engine) Watermark() int64 { return e.sorter.Watermark() }
@@ -289,6 +296,33 @@ func (e *Engine) Push(ev *event.Event) error {
 		e.Release(ev)
 		return nil
 	}
+	e.drain()
+	if e.persist != nil && e.persist.err != nil {
+		return e.persist.err
+	}
+	return nil
+}
+
+func newSorter(cfg Config) *eventtime.Sorter {
+	if cfg.ExternalWatermark {
+		// Trailing by "forever": only AdvanceTo moves the watermark.
+		return eventtime.NewSorter(math.MaxInt64)
+	}
+	return eventtime.NewSorter(cfg.OutOfOrderness)
+}
+
+// AdvanceWatermark raises the watermark to wm (it never goes back) and
+// matches what that releases: buffered events and expired timers. It is how
+// the owner of an engine with ExternalWatermark moves event time, including
+// when no event comes (an idle source).
+func (e *Engine) AdvanceWatermark(wm int64) error {
+	if e.persist != nil && e.persist.err != nil {
+		return e.persist.err
+	}
+	if wm <= e.sorter.Watermark() {
+		return nil
+	}
+	e.sorter.AdvanceTo(wm)
 	e.drain()
 	if e.persist != nil && e.persist.err != nil {
 		return e.persist.err

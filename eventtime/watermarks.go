@@ -53,6 +53,12 @@ func (w *Watermarks) Observe(partition int, eventTime int64) {
 	p.last = w.now()
 }
 
+// Active marks partition as not idle without an event: its source knows
+// it has records not read yet (a backlog is not idleness).
+func (w *Watermarks) Active(partition int) {
+	w.parts[partition].last = w.now()
+}
+
 // Idle reports whether partition has had no event for the idle timeout.
 func (w *Watermarks) Idle(partition int) bool {
 	return w.idleAt(partition, w.now())
@@ -85,6 +91,19 @@ func (w *Watermarks) Current() int64 {
 	}
 	w.current = max(w.current, combined)
 	return w.current
+}
+
+// MaxSeen returns the largest event time observed of partition
+// (math.MinInt64 before any).
+func (w *Watermarks) MaxSeen(partition int) int64 { return w.parts[partition].maxSeen }
+
+// Restore sets what a resumed stream had seen before: the largest event
+// time of partition, and a combined watermark the result must not fall
+// behind. It does not make the partition active.
+func (w *Watermarks) Restore(partition int, maxSeen, combined int64) {
+	p := &w.parts[partition]
+	p.maxSeen = max(p.maxSeen, maxSeen)
+	w.current = max(w.current, combined)
 }
 
 // Partitions returns the number of partitions.

@@ -95,3 +95,30 @@ func TestWatermarksMonotonic(t *testing.T) {
 		prev = cur
 	}
 }
+
+// A partition marked active (it has records waiting) holds the watermark
+// back past the idle timeout; restored times resume the watermark.
+func TestWatermarksActiveAndRestore(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1000, 0)}
+	w := NewWatermarks(2, 0, time.Second, clk.now)
+	w.Restore(0, 500, 300)
+	w.Restore(1, 400, 300)
+	if got := w.Current(); got != 400 {
+		t.Fatalf("restored: %d, want 400", got)
+	}
+	w.Observe(0, 900)
+	clk.advance(2 * time.Second)
+	w.Active(1) // behind, with a backlog
+	w.Observe(0, 1000)
+	if w.Idle(1) {
+		t.Fatal("a partition with a backlog went idle")
+	}
+	if got := w.Current(); got != 400 {
+		t.Fatalf("partition 1 still holds the watermark: %d, want 400", got)
+	}
+	clk.advance(2 * time.Second)
+	w.Observe(0, 1100)
+	if got := w.Current(); got != 1100 {
+		t.Fatalf("partition 1 idle: %d, want 1100", got)
+	}
+}

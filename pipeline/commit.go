@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 
 	"github.com/motifcep/motif/checkpoint"
 	"github.com/motifcep/motif/engine"
@@ -15,7 +14,7 @@ import (
 
 // resumeKey names the meta record of a partition's pipeline.
 func (p *Pipeline) resumeKey() string {
-	return "pipeline/" + strconv.FormatUint(uint64(p.cfg.Partition), 10)
+	return "pipeline/" + p.cfg.Name
 }
 
 // resume is what a commit records beside states, alerts and offsets: the
@@ -69,6 +68,76 @@ func (p *Pipeline) appendResume(b []byte) []byte {
 	return p.eng.AppendPending(b)
 }
 
+// timesKey names the meta record of the partitions' largest event times
+// and the combined watermark, which a pipeline over several partitions
+// resumes from.
+func (p *Pipeline) timesKey() string { return p.resumeKey() + "/times" }
+
+func (p *Pipeline) appendTimes(b []byte) []byte {
+	b = binary.AppendVarint(b, p.eng.Watermark())
+	b = binary.AppendUvarint(b, uint64(len(p.parts)))
+	for i, pt := range p.parts {
+		b = binary.AppendUvarint(b, uint64(len(pt.Source)))
+		b = append(b, pt.Source...)
+		b = binary.AppendUvarint(b, uint64(pt.Partition))
+		b = binary.AppendVarint(b, p.maxTime[i])
+	}
+	return b
+}
+
+// restoreTimes reads the record of appendTimes back.
+func (p *Pipeline) restoreTimes() error {
+	b, ok, err := p.store.GetMeta(p.timesKey())
+	if err != nil || !ok {
+		return err
+	}
+	bad := func(what string) error {
+		return fmt.Errorf("pipeline: corrupt record %s: %s", p.timesKey(), what)
+	}
+	wm, k := binary.Varint(b)
+	if k <= 0 {
+		return bad("watermark")
+	}
+	b = b[k:]
+	n, k := binary.Uvarint(b)
+	if k <= 0 {
+		return bad("count")
+	}
+	b = b[k:]
+	at := map[Partition]int{}
+	for i, pt := range p.parts {
+		at[pt] = i
+	}
+	for range n {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
+			return bad("source")
+		}
+		src := string(b[k : k+int(l)])
+		b = b[k+int(l):]
+		part, k := binary.Uvarint(b)
+		if k <= 0 {
+			return bad("partition")
+		}
+		b = b[k:]
+		t, k := binary.Varint(b)
+		if k <= 0 {
+			return bad("time")
+		}
+		b = b[k:]
+		if i, ok := at[Partition{src, uint32(part)}]; ok {
+			p.maxTime[i] = t
+			if p.wms != nil {
+				p.wms.Restore(i, t, wm)
+			}
+		}
+	}
+	if p.wms != nil {
+		return p.eng.AdvanceWatermark(wm)
+	}
+	return nil
+}
+
 // totalsKey names the meta record of the totals of the partition's stored
 // states (engine.StateTotals), written with every commit.
 func (p *Pipeline) totalsKey() string { return p.resumeKey() + "/totals" }
@@ -115,7 +184,12 @@ func (p *Pipeline) restore(rs resume) error {
 	if err != nil {
 		return err
 	}
-	p.next = offs[Source][p.cfg.Partition]
+	for i, pt := range p.parts {
+		p.next[i], p.hasOffset[i] = offs[pt.Source][pt.Partition]
+	}
+	if err := p.restoreTimes(); err != nil {
+		return err
+	}
 	if rs.pending != nil {
 		if err := p.eng.RestorePending(rs.pending, rs.maxSeen); err != nil {
 			return err
@@ -134,7 +208,7 @@ func (p *Pipeline) restore(rs resume) error {
 // states and timers, new alerts, dead letters, the next offset and the
 // resume record.
 func (p *Pipeline) commit() error {
-	if p.uncommit == 0 && len(p.pending) == 0 && len(p.stale) == 0 {
+	if p.uncommit == 0 && len(p.pending) == 0 && len(p.stale) == 0 && p.eng.Watermark() == p.commitWM {
 		return nil
 	}
 	b := p.store.NewBatch()
@@ -158,10 +232,24 @@ func (p *Pipeline) commit() error {
 		b.AppendAlert(a.ID, a.End, p.buf)
 		p.stats.Alerts++
 	}
-	for _, d := range p.dead {
-		b.PutDeadLetter(Source, p.cfg.Partition, d.offset, d.reason, d.record)
+	if d := p.cfg.DeadLetters; d != nil && len(p.dead) > 0 {
+		ctx := p.ctx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		if err := d.Flush(ctx); err != nil {
+			p.stats.CommitFailures++
+			return fmt.Errorf("pipeline: delivering dead letters: %w", err)
+		}
 	}
-	b.PutOffset(Source, p.cfg.Partition, p.next)
+	for _, d := range p.dead {
+		pt := p.parts[d.part]
+		b.PutDeadLetter(pt.Source, pt.Partition, d.offset, d.reason, d.record)
+	}
+	for i, pt := range p.parts {
+		b.PutOffset(pt.Source, pt.Partition, p.next[i])
+	}
+	b.PutMeta(p.timesKey(), p.appendTimes(nil))
 	p.buf = p.appendResume(p.buf[:0])
 	b.PutMeta(p.resumeKey(), p.buf)
 	totals, err := json.Marshal(p.eng.StateTotals())
@@ -171,7 +259,7 @@ func (p *Pipeline) commit() error {
 	b.PutMeta(p.totalsKey(), totals)
 	if err := b.Commit(true); err != nil {
 		p.stats.CommitFailures++
-		return fmt.Errorf("pipeline: commit at offset %d: %w", p.next, err)
+		return fmt.Errorf("pipeline: commit at offsets %v: %w", p.next, err)
 	}
 	p.stale = p.stale[:0]
 	clear(p.pending)
@@ -179,6 +267,7 @@ func (p *Pipeline) commit() error {
 	clear(p.dead)
 	p.dead = p.dead[:0]
 	p.uncommit = 0
+	p.commitWM = p.eng.Watermark()
 	p.lastCommt = p.cfg.Now()
 	p.stats.Commits++
 	p.publishStats()

@@ -11,6 +11,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 	"github.com/motifcep/motif/checkpoint"
 	"github.com/motifcep/motif/engine"
 	"github.com/motifcep/motif/event"
+	"github.com/motifcep/motif/eventtime"
 	"github.com/motifcep/motif/pattern"
 )
 
@@ -40,9 +42,35 @@ const (
 
 // Config configures a Pipeline.
 type Config struct {
-	Set       *pattern.Set
-	Store     *checkpoint.Store
-	Partition uint32 // the embedded log partition to consume
+	Set   *pattern.Set
+	Store *checkpoint.Store
+	// Input is what the pipeline consumes; nil means the embedded log's
+	// partition Partition.
+	Input     Input
+	Partition uint32
+	// Name names the pipeline's own records in the store (its resume
+	// record); default: the embedded log partition's number. Two pipelines
+	// over one store need different names.
+	Name string
+
+	// IdleTimeout: with several partitions, one that has had no record for
+	// this long, and none waiting to be read (Lagger), stops holding the
+	// watermark back (0: never).
+	IdleTimeout time.Duration
+	// MaxBuffered bounds the events waiting in the sorter for the
+	// watermark; beyond it, partitions ahead of the watermark are paused if
+	// the input can (Pauser). Default DefaultMaxBuffered.
+	MaxBuffered int
+	// RecordTime takes an event's time from its record (Record.Time) when
+	// the event has no time field.
+	RecordTime bool
+	// KeyField gives an event without that attribute the record's key
+	// (Record.Key) as its value, so patterns can key by it.
+	KeyField string
+	// DeadLetters, if set, also receives every invalid or late record, and
+	// is flushed before each commit (so a commit never covers a dead letter
+	// it has not delivered).
+	DeadLetters DeadLetterSink
 
 	// A commit happens after CommitEvents events or CommitInterval,
 	// whichever comes first (group commit).
@@ -83,9 +111,11 @@ type Stats struct {
 	Events, Invalid, Late, Alerts, DuplicateAlerts uint64
 	Commits, CommitFailures                        uint64
 	Checkpoints, CheckpointFailures                uint64
-	Offset                                         uint64 // next offset to read
+	Offset                                         uint64 // next offset to read of the first partition
 	Watermark                                      int64  // of the engine, at the last commit
-	CacheBytes                                     int64  // key states cached in memory
+	// Per input partition.
+	Partitions []PartitionStats
+	CacheBytes int64 // key states cached in memory
 	// Busy is the time Run spent working rather than waiting for input,
 	// since the pipeline started: its rate is the share of one core that
 	// matching takes (near 1: it cannot keep up).
@@ -94,14 +124,45 @@ type Stats struct {
 	Patterns []engine.PatternStats
 }
 
-// Pipeline is one partition's matching, durable in a Store.
+// PartitionStats is one input partition as the pipeline sees it.
+type PartitionStats struct {
+	Partition
+	Offset    uint64 // next offset to read
+	MaxTime   int64  // largest event time read (math.MinInt64 before any)
+	Watermark int64  // the partition's own watermark: MaxTime - out-of-orderness
+	Idle      bool   // not holding the combined watermark back
+	Paused    bool   // fetching paused: the partition is ahead
+	Lag       int64  // records behind the partition's end; -1 unknown
+}
+
+// DeadLetterSink receives invalid and late records beside the store.
+type DeadLetterSink interface {
+	Add(p Partition, offset uint64, reason string, key, value []byte)
+	// Flush returns once every record added is delivered.
+	Flush(ctx context.Context) error
+}
+
+// DefaultMaxBuffered is the default of Config.MaxBuffered.
+const DefaultMaxBuffered = 100_000
+
+// Pipeline is the matching of one input, durable in a Store.
 type Pipeline struct {
 	cfg   Config
 	eng   *engine.Engine
 	dec   *event.Decoder
 	store *checkpoint.Store
 
-	next      uint64 // next offset to read
+	in        Input
+	parts     []Partition
+	next      []uint64              // per partition: next offset to read
+	maxTime   []int64               // per partition: largest event time read
+	hasOffset []bool                // per partition: the store has its offset
+	commitWM  int64                 // the engine's watermark at the last commit
+	wms       *eventtime.Watermarks // with several partitions
+	paused    []bool                // per partition
+	cur       curRecord             // the record being processed
+	keySlot   int                   // Config.KeyField's slot, or -1
+	ctx       context.Context       // Run's
 	pending   []*alert.Alert
 	dead      []deadLetter
 	uncommit  int
@@ -124,9 +185,16 @@ type Pipeline struct {
 }
 
 type deadLetter struct {
+	part   int
 	offset uint64
 	reason string
 	record []byte
+}
+
+type curRecord struct {
+	i   int
+	off uint64
+	rec Record
 }
 
 // New restores the pipeline's engine from the store: the schema of its
@@ -148,7 +216,30 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	p := &Pipeline{cfg: cfg, store: cfg.Store, ckpt: make(chan ckptReq), swap: make(chan swapReq)}
+	if cfg.MaxBuffered <= 0 {
+		cfg.MaxBuffered = DefaultMaxBuffered
+	}
+	if cfg.Input == nil {
+		cfg.Input = LogInput(cfg.Store, cfg.Partition)
+	}
+	if cfg.Name == "" {
+		cfg.Name = strconv.FormatUint(uint64(cfg.Partition), 10)
+	}
+	p := &Pipeline{cfg: cfg, store: cfg.Store, ckpt: make(chan ckptReq), swap: make(chan swapReq), in: cfg.Input}
+	p.parts = cfg.Input.Partitions()
+	if len(p.parts) == 0 {
+		return nil, errors.New("pipeline: the input has no partitions")
+	}
+	p.next = make([]uint64, len(p.parts))
+	p.paused = make([]bool, len(p.parts))
+	p.maxTime = make([]int64, len(p.parts))
+	p.hasOffset = make([]bool, len(p.parts))
+	for i := range p.maxTime {
+		p.maxTime[i] = math.MinInt64
+	}
+	if len(p.parts) > 1 {
+		p.wms = eventtime.NewWatermarks(len(p.parts), cfg.OutOfOrderness, cfg.IdleTimeout, cfg.Now)
+	}
 	if err := p.build(); err != nil {
 		return nil, err
 	}
@@ -194,6 +285,8 @@ func (p *Pipeline) build() error {
 		CacheBytes:     cfg.CacheBytes,
 		Schema:         rs.schema,
 		Totals:         totals,
+		// Several partitions: the watermark is their combined one.
+		ExternalWatermark: len(p.parts) > 1,
 	}, (*sink)(p))
 	if err != nil {
 		return err
@@ -202,8 +295,18 @@ func (p *Pipeline) build() error {
 		return err
 	}
 	opts := cfg.Decoder
-	opts.RequireTime = true
+	opts.RequireTime = !cfg.RecordTime
+	if cfg.RecordTime {
+		opts.Now = func() int64 { return p.cur.rec.Time }
+	}
 	p.dec = event.NewDecoder(p.eng.Schema(), opts)
+	p.keySlot = -1
+	if cfg.KeyField != "" {
+		if slot, ok := p.eng.Schema().Lookup(cfg.KeyField); ok {
+			p.keySlot = slot
+		}
+	}
+	p.commitWM = p.eng.Watermark()
 	return nil
 }
 
@@ -227,7 +330,23 @@ func (p *Pipeline) publishedPatterns() []engine.PatternStats {
 
 func (p *Pipeline) publishStats() {
 	s := p.stats
-	s.Offset = p.next
+	s.Offset = p.next[0]
+	s.Partitions = make([]PartitionStats, len(p.parts))
+	var lags []int64
+	if l, ok := p.in.(Lagger); ok {
+		lags = l.Lag()
+	}
+	for i, pt := range p.parts {
+		ps := PartitionStats{Partition: pt, Offset: p.next[i], MaxTime: p.maxTime[i], Paused: p.paused[i], Lag: -1}
+		ps.Watermark = lagBy(ps.MaxTime, p.cfg.OutOfOrderness)
+		if p.wms != nil {
+			ps.Idle = p.wms.Idle(i)
+		}
+		if i < len(lags) {
+			ps.Lag = lags[i]
+		}
+		s.Partitions[i] = ps
+	}
 	if !p.started.IsZero() {
 		s.Busy = max(0, p.cfg.Now().Sub(p.started)-p.waited)
 	}
@@ -253,6 +372,17 @@ func (p *Pipeline) publishStats() {
 func (p *Pipeline) Run(ctx context.Context) error {
 	defer p.ckptWG.Wait()
 	p.started = p.cfg.Now()
+	p.ctx = ctx
+	from := make([]*uint64, len(p.parts))
+	for i := range p.parts {
+		if p.hasOffset[i] {
+			from[i] = &p.next[i]
+		}
+	}
+	if err := p.in.Open(ctx, from); err != nil {
+		return fmt.Errorf("pipeline: opening the input: %w", err)
+	}
+	defer p.in.Close()
 	idle := time.Millisecond
 	for {
 		if err := ctx.Err(); err != nil {
@@ -263,6 +393,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 		n, err := p.readSome()
 		if err != nil {
+			return err
+		}
+		if err := p.advance(); err != nil {
 			return err
 		}
 		if p.uncommit >= p.cfg.CommitEvents || p.cfg.Now().Sub(p.lastCommt) >= p.cfg.CommitInterval {
@@ -286,10 +419,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			p.closed = true
 			return p.commit()
 		}
-		if p.uncommit > 0 {
-			if err := p.commit(); err != nil {
-				return err
-			}
+		// Nothing to read: commit what is left, including what a watermark
+		// moved by idleness changed.
+		if err := p.commit(); err != nil {
+			return err
 		}
 		waitFrom := p.cfg.Now()
 		timedOut, err := p.control(ctx, time.After(idle))
@@ -325,49 +458,129 @@ func (p *Pipeline) control(ctx context.Context, wait <-chan time.Time) (timedOut
 	}
 }
 
-// readSome reads and processes the next records of the log.
+// readSome reads and processes the next records of the input.
 func (p *Pipeline) readSome() (int, error) {
-	n := 0
 	var perr error
 	limit := max(1, min(readBatch, p.cfg.CommitEvents-p.uncommit))
-	err := p.store.ReadLog(p.cfg.Partition, p.next, limit, func(off uint64, rec []byte) bool {
-		perr = p.process(off, rec)
-		p.next = off + 1
-		n++
-		return perr == nil
+	n, err := p.in.Read(limit, func(i int, off uint64, rec Record) bool {
+		perr = p.process(i, off, rec)
+		if perr != nil {
+			return false
+		}
+		p.next[i] = off + 1
+		return true
 	})
-	if err == nil {
-		err = perr
+	if perr != nil {
+		return n, perr
 	}
-	return n, err
+	if err != nil {
+		return n, fmt.Errorf("pipeline: reading the input: %w", err)
+	}
+	return n, nil
 }
 
-func (p *Pipeline) process(off uint64, rec []byte) error {
-	p.uncommit++
-	ev := p.eng.NewEvent()
-	if err := p.dec.Decode(rec, ev); err != nil {
-		p.eng.Release(ev)
-		p.deadLetter(off, err.Error(), rec)
+// advance moves a combined watermark (several partitions), which idle
+// partitions move even without records, and pauses the partitions ahead
+// of it while the sorter holds too much.
+func (p *Pipeline) advance() error {
+	if p.wms == nil {
 		return nil
 	}
-	if ev.ID == "" {
-		ev.ID = strconv.FormatUint(off, 10)
+	if l, ok := p.in.(Lagger); ok {
+		// A partition with records still to read is behind, not idle.
+		for i, lag := range l.Lag() {
+			if lag > 0 && i < len(p.parts) {
+				p.wms.Active(i)
+			}
+		}
 	}
-	ev.Seq = off
+	if err := p.eng.AdvanceWatermark(p.wms.Current()); err != nil {
+		return err
+	}
+	pauser, ok := p.in.(Pauser)
+	if !ok {
+		return nil
+	}
+	wm, full := p.eng.Watermark(), p.eng.Buffered() >= p.cfg.MaxBuffered
+	for i := range p.parts {
+		// A partition is ahead when its own watermark is past the combined
+		// one: its events wait in the sorter for the others.
+		ahead := lagBy(p.maxTime[i], p.cfg.OutOfOrderness) > wm
+		switch {
+		case full && ahead && !p.paused[i]:
+			pauser.Pause(i)
+			p.paused[i] = true
+		case p.paused[i] && (!ahead || p.eng.Buffered() < p.cfg.MaxBuffered/2):
+			pauser.Resume(i)
+			p.paused[i] = false
+		}
+	}
+	return nil
+}
+
+// seq orders events of equal time: by offset, then partition, the same in
+// every run whatever the interleaving of partitions.
+func (p *Pipeline) seq(i int, off uint64) uint64 {
+	return off*uint64(len(p.parts)) + uint64(i)
+}
+
+func (p *Pipeline) process(i int, off uint64, rec Record) error {
+	p.uncommit++
+	p.cur = curRecord{i, off, rec}
+	ev := p.eng.NewEvent()
+	if err := p.dec.Decode(rec.Value, ev); err != nil {
+		p.eng.Release(ev)
+		p.deadLetter(err.Error())
+		return nil
+	}
+	if p.cfg.RecordTime && ev.Time == 0 && rec.Time == 0 {
+		p.eng.Release(ev)
+		p.deadLetter("no event time: neither a time field nor a record timestamp")
+		return nil
+	}
+	if p.keySlot >= 0 && p.keySlot < len(ev.Fields) && rec.Key != nil && ev.Fields[p.keySlot].IsNull() {
+		ev.Fields[p.keySlot] = event.StringValue(string(rec.Key))
+	}
+	if ev.ID == "" {
+		ev.ID = p.defaultID(i, off)
+	}
+	ev.Seq = p.seq(i, off)
+	p.maxTime[i] = max(p.maxTime[i], ev.Time)
+	if p.wms != nil {
+		p.wms.Observe(i, ev.Time)
+	}
 	if err := p.eng.Push(ev); err != nil {
 		if errors.Is(err, engine.ErrStore) {
 			return err
 		}
-		p.deadLetter(off, err.Error(), rec)
+		p.deadLetter(err.Error())
 		return nil
 	}
 	p.stats.Events++
 	return nil
 }
 
-func (p *Pipeline) deadLetter(off uint64, reason string, rec []byte) {
+// defaultID is the id of an event without one: its position in the input.
+func (p *Pipeline) defaultID(i int, off uint64) string {
+	if len(p.parts) == 1 && p.parts[0].Source == Source {
+		return strconv.FormatUint(off, 10)
+	}
+	pt := p.parts[i]
+	return pt.Source + "/" + strconv.FormatUint(uint64(pt.Partition), 10) + "/" + strconv.FormatUint(off, 10)
+}
+
+// deadLetter keeps the record being processed as a dead letter.
+func (p *Pipeline) deadLetter(reason string) {
 	p.stats.Invalid++
-	p.dead = append(p.dead, deadLetter{off, reason, append([]byte(nil), rec...)})
+	p.keepDead(reason)
+}
+
+func (p *Pipeline) keepDead(reason string) {
+	c := p.cur
+	p.dead = append(p.dead, deadLetter{c.i, c.off, reason, bytes.Clone(c.rec.Value)})
+	if d := p.cfg.DeadLetters; d != nil {
+		d.Add(p.parts[c.i], c.off, reason, c.rec.Key, c.rec.Value)
+	}
 }
 
 // sink receives the engine's alerts and late events.
@@ -375,10 +588,21 @@ type sink Pipeline
 
 func (s *sink) Alert(a *alert.Alert) { s.pending = append(s.pending, a) }
 
+// Late is called while the late event's record is processed (p.cur).
 func (s *sink) Late(e *event.Event, watermark int64) {
 	s.stats.Late++
-	s.dead = append(s.dead, deadLetter{e.Seq, fmt.Sprintf("late: time %s is before the watermark %s",
-		fmtTime(e.Time), fmtTime(watermark)), nil})
+	(*Pipeline)(s).keepDead(fmt.Sprintf("late: time %s is before the watermark %s", fmtTime(e.Time), fmtTime(watermark)))
+}
+
+// lagBy returns t - d, saturating at math.MinInt64.
+func lagBy(t int64, d time.Duration) int64 {
+	if d < 0 {
+		d = 0
+	}
+	if t < math.MinInt64+int64(d) {
+		return math.MinInt64
+	}
+	return t - int64(d)
 }
 
 func fmtTime(ns int64) string {

@@ -1,0 +1,5 @@
+package kafkatest
+
+import "github.com/motifcep/motif/internal/golden"
+
+var _ = golden.Update
