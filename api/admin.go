@@ -63,7 +63,7 @@ func (a *admin) GetStatus(context.Context, *connect.Request[motifv1.GetStatusReq
 	now := time.Now()
 	for _, p := range st.Partitions {
 		m := &motifv1.PartitionStatus{Source: p.Source, Partition: p.Partition, CommittedOffset: p.Offset,
-			EndOffset: p.End, Lag: p.Lag(), Watermark: eventTime(p.Watermark), Idle: p.Lag() == 0}
+			EndOffset: p.End, Lag: p.Lag(), Watermark: eventTime(p.Watermark), Idle: p.Idle}
 		if m.Watermark != nil {
 			m.WatermarkLag = durationpb.New(now.Sub(time.Unix(0, p.Watermark)))
 		}

@@ -188,6 +188,8 @@ func rpcError(err error) error {
 		code = connect.CodeInvalidArgument
 	case errors.Is(err, checkpoint.ErrExists):
 		code = connect.CodeAlreadyExists
+	case errors.Is(err, node.ErrExternalInput):
+		code = connect.CodeFailedPrecondition
 	case errors.Is(err, node.ErrCursorGone):
 		code = connect.CodeOutOfRange
 	case errors.Is(err, node.ErrNotRunning), errors.Is(err, node.ErrNodeStopped), errors.Is(err, checkpoint.ErrClosed):

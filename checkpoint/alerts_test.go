@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"fmt"
 	"reflect"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -196,5 +197,33 @@ func TestAlertRetentionKeepsNewerDuplicateID(t *testing.T) {
 	}
 	if seq, ok, _ := s.AlertSeen("same"); !ok || seq != 2 {
 		t.Errorf("AlertSeen(same) = %d, %v; want 2, true", seq, ok)
+	}
+}
+
+// Alerts at or above the floor (not yet delivered by a sink) outlive
+// retention; once the floor moves on, they go.
+func TestAlertRetentionFloor(t *testing.T) {
+	var floor atomic.Uint64
+	floor.Store(3)
+	opts := Options{AlertRetention: Retention{MaxAge: time.Hour}, AlertFloor: floor.Load}
+	s := open(t, t.TempDir(), opts)
+	hour := int64(time.Hour)
+	b := s.NewBatch()
+	for i := range 10 {
+		b.AppendAlert(fmt.Sprint("id", i), int64(i)*hour, []byte("p"))
+	}
+	commit(t, b)
+	if err := s.EnforceRetention(100 * hour); err != nil {
+		t.Fatal(err)
+	}
+	if got := alertSeqs(t, s, 0); !reflect.DeepEqual(got, []uint64{3, 4, 5, 6, 7, 8, 9, 10}) {
+		t.Errorf("with floor 3: %v", got)
+	}
+	floor.Store(9)
+	if err := s.EnforceRetention(100 * hour); err != nil {
+		t.Fatal(err)
+	}
+	if got := alertSeqs(t, s, 0); !reflect.DeepEqual(got, []uint64{9, 10}) {
+		t.Errorf("with floor 9: %v", got)
 	}
 }

@@ -62,6 +62,10 @@ type Options struct {
 	// Clock stamps embedded log segments and ages them for LogRetention.
 	// Nil means time.Now.
 	Clock func() time.Time
+	// AlertFloor, if set, protects alerts from retention: those with a
+	// sequence number at or above what it returns are kept whatever their
+	// age or the log's size (an alert sink has not delivered them yet).
+	AlertFloor func() uint64
 }
 
 // Retention bounds a log by age and by size; a zero field sets no bound.

@@ -39,8 +39,12 @@ func (s *Store) retainAlerts(now int64) error {
 	if r.MaxAge > 0 {
 		cutoff = satSub(now, int64(r.MaxAge))
 	}
+	floor := uint64(math.MaxUint64)
+	if s.opts.AlertFloor != nil {
+		floor = s.opts.AlertFloor()
+	}
 	for {
-		more, err := s.retainAlertChunk(cutoff, r.MaxBytes)
+		more, err := s.retainAlertChunk(cutoff, r.MaxBytes, floor)
 		if err != nil || !more {
 			return err
 		}
@@ -49,7 +53,7 @@ func (s *Store) retainAlerts(now int64) error {
 
 // retainAlertChunk removes up to retentionChunk alerts and reports whether
 // there may be more to remove.
-func (s *Store) retainAlertChunk(cutoff, maxBytes int64) (more bool, err error) {
+func (s *Store) retainAlertChunk(cutoff, maxBytes int64, floor uint64) (more bool, err error) {
 	total := s.alerts.bytes.Load()
 	var removed, n int64
 	var stop uint64
@@ -57,8 +61,8 @@ func (s *Store) retainAlertChunk(cutoff, maxBytes int64) (more bool, err error) 
 	defer b.Close()
 	err = s.scanAlertsLocked(func(seq uint64, at int64, k, v, id []byte) (bool, error) {
 		tooBig := maxBytes > 0 && total-removed > maxBytes
-		if at >= cutoff && !tooBig || n == retentionChunk {
-			more = n == retentionChunk
+		if at >= cutoff && !tooBig || n == retentionChunk || seq >= floor {
+			more = n == retentionChunk && seq < floor
 			return false, nil
 		}
 		removed += int64(len(k) + len(v))

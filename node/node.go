@@ -45,6 +45,14 @@ type Config struct {
 	MaxEventBytes  int // an event larger than this is rejected (DefaultMaxEventBytes)
 	MaxBatchEvents int // a publish of more events is refused (DefaultMaxBatchEvents)
 
+	// Input, if set, is what the node matches (Kafka topics) instead of
+	// its embedded log; Publish is then refused (ErrExternalInput).
+	Input pipeline.Input
+	// With an Input: see pipeline.Config.
+	IdleTimeout time.Duration
+	DeadLetters pipeline.DeadLetterSink
+	KeyField    string
+
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -56,6 +64,9 @@ var (
 	ErrNotRunning  = errors.New("node is not running")
 	ErrCursorGone  = errors.New("cursor before the oldest retained alert")
 	ErrNodeStopped = errors.New("node stopped")
+	// ErrExternalInput refuses Publish on a node that reads an external
+	// source (Kafka): events go to the source instead.
+	ErrExternalInput = errors.New("the node reads an external source: publish events to it")
 )
 
 // Node is one Motif node. Its methods are safe for concurrent use; Run
@@ -161,6 +172,12 @@ func (n *Node) init() error {
 		Decoder:            n.cfg.Decoder,
 		Logger:             n.cfg.Logger,
 		Now:                n.cfg.Now,
+		Input:              n.cfg.Input,
+		Name:               n.inputName(),
+		IdleTimeout:        n.cfg.IdleTimeout,
+		DeadLetters:        n.cfg.DeadLetters,
+		KeyField:           n.cfg.KeyField,
+		RecordTime:         n.cfg.Input != nil,
 	})
 	return err
 }
@@ -423,4 +440,13 @@ func (n *Node) Pattern(name string) (*Pattern, error) {
 		return nil, fmt.Errorf("pattern %q: %w", name, ErrNotFound)
 	}
 	return p, nil
+}
+
+// inputName names the pipeline's records: "0" for the embedded log
+// partition, "input" for an external source.
+func (n *Node) inputName() string {
+	if n.cfg.Input != nil {
+		return "input"
+	}
+	return ""
 }

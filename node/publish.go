@@ -141,6 +141,9 @@ func (n *Node) MaxBatchEvents() int { return n.cfg.MaxBatchEvents }
 // write: a stream of small batches pays for one sync, not one each. The
 // batches together must not exceed MaxBatchEvents.
 func (n *Node) PublishBatches(ctx context.Context, batches [][][]byte) ([]PublishResult, error) {
+	if n.cfg.Input != nil {
+		return nil, ErrExternalInput
+	}
 	total := 0
 	for _, b := range batches {
 		total += len(b)

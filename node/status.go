@@ -18,14 +18,16 @@ type Status struct {
 	Store          checkpoint.Stats
 }
 
-// PartitionStatus is one partition of the embedded log and how far
-// matching has read it.
+// PartitionStatus is one input partition (of the embedded log or a Kafka
+// topic) and how far matching has read it.
 type PartitionStatus struct {
 	Source    string
 	Partition uint32
 	Offset    uint64 // next offset matching reads
 	End       uint64 // next offset ingest appends at
 	Watermark int64  // event time, Unix ns (math.MinInt64 before any event)
+	Idle      bool   // not holding the watermark back: nothing to read
+	Paused    bool   // fetching paused: far ahead of the other partitions
 }
 
 // Lag is how many records matching is behind ingest.
@@ -56,10 +58,6 @@ func (n *Node) Status() (Status, error) {
 	st := Status{
 		ID:      n.cfg.ID,
 		Running: n.running.Load(),
-		Partitions: []PartitionStatus{{
-			Source: pipeline.Source, Partition: partition,
-			Offset: ps.Offset, End: n.store.LogEnd(partition), Watermark: ps.Watermark,
-		}},
 		Counters: Counters{
 			Stats:             ps,
 			Published:         n.published.Load(),
@@ -69,6 +67,21 @@ func (n *Node) Status() (Status, error) {
 			LastAlertSeq:      n.store.LastAlertSeq(),
 		},
 		Store: n.store.Stats(),
+	}
+	for _, pp := range ps.Partitions {
+		p := PartitionStatus{Source: pp.Source, Partition: pp.Partition.Partition, Offset: pp.Offset,
+			Watermark: pp.Watermark, Idle: pp.Idle, Paused: pp.Paused}
+		switch {
+		case n.cfg.Input == nil:
+			p.End = n.store.LogEnd(pp.Partition.Partition)
+			p.Watermark = ps.Watermark
+			p.Idle = p.Lag() == 0
+		case pp.Lag >= 0:
+			p.End = pp.Offset + uint64(pp.Lag)
+		default:
+			p.End = pp.Offset // not known yet
+		}
+		st.Partitions = append(st.Partitions, p)
 	}
 	for _, p := range n.Patterns(false) {
 		for _, v := range p.Versions {
