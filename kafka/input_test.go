@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strconv"
 	"testing"
@@ -63,7 +64,14 @@ func newKafkaFixture(t *testing.T, events, partitions int, ooo time.Duration) ka
 		if err := json.Unmarshal(l, &e); err != nil {
 			t.Fatal(err)
 		}
-		p := rng.IntN(partitions - 1) // the last partition stays idle
+		// By key, as a keyed producer does (card cN belongs to user uN);
+		// the last partition stays idle.
+		m := keyNum.FindSubmatch(l)
+		if m == nil {
+			t.Fatalf("no card or user in %s", l)
+		}
+		n, _ := strconv.Atoi(string(m[1]))
+		p := n % (partitions - 1)
 		per[p] = append(per[p], timed{e.Time.UnixNano(), l})
 		last = e.Time.UnixNano()
 	}
@@ -85,6 +93,8 @@ func newKafkaFixture(t *testing.T, events, partitions int, ooo time.Duration) ka
 	}
 	return fx
 }
+
+var keyNum = regexp.MustCompile(`"(?:card_id|user_id)":"[cu](\d+)"`)
 
 // replay runs the in-memory engine over the events in time order, as
 // motif replay does, and returns the alerts' JSON without detected_at.

@@ -246,6 +246,11 @@ func (n *Node) committed() {
 	n.commitMu.Unlock()
 }
 
+// AlertsCommitted returns a channel closed at the next commit that adds
+// alerts to the alert log (take it before reading the log, so that a commit
+// in between is not missed).
+func (n *Node) AlertsCommitted() <-chan struct{} { return n.commitSignal() }
+
 func (n *Node) commitSignal() <-chan struct{} {
 	n.commitMu.Lock()
 	defer n.commitMu.Unlock()

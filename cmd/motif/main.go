@@ -21,6 +21,7 @@ usage:
   motif publish [-e FILE]                send NDJSON events to a server
   motif subscribe [--from SEQ|start|now] print a server's alerts as NDJSON
   motif status [-o json]                 show the state of a server
+  motif dev kafka [flags]                run an in-memory Kafka broker for trials (not for production)
 
 Client verbs take --server ADDR ($MOTIF_SERVER, default 127.0.0.1:7070),
 --token T ($MOTIF_TOKEN) and --tls-ca FILE.
@@ -51,6 +52,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return bench(rest, stdout, stderr)
 	case "serve":
 		return serve(rest, stderr)
+	case "dev":
+		return dev(rest, stdout, stderr)
 	case "patterns", "publish", "subscribe", "status":
 		return clientVerb(verb, rest, stdin, stdout, stderr)
 	case "help", "-h", "--help":

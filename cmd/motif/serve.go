@@ -34,6 +34,12 @@ type serveOptions struct {
 	cacheBytes                           int64
 	typeField, timeField, idField        string
 	logLevel                             string
+
+	kafkaBrokers, kafkaTopics    stringsFlag
+	alertsTopic, deadLetterTopic string
+	kafkaKeyField, sinkID        string
+	idleTimeout                  durationFlag
+	atLeastOnce                  bool
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
@@ -58,6 +64,15 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.StringVar(&o.timeField, "time-field", "time", "field `NAME` of the event time")
 	fs.StringVar(&o.idField, "id-field", "id", "field `NAME` of the event id")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Var(&o.kafkaBrokers, "kafka-brokers", "read events from Kafka: seed brokers `LIST` (host:port,...)")
+	fs.Var(&o.kafkaTopics, "kafka-topics", "with --kafka-brokers: the event topics `T[,T...]` (every partition)")
+	fs.StringVar(&o.alertsTopic, "alerts-topic", "", "with --kafka-brokers: write alerts to topic `T`, exactly once")
+	fs.StringVar(&o.deadLetterTopic, "dead-letter-topic", "", "with --kafka-brokers: write invalid and late records to topic `T`")
+	fs.StringVar(&o.kafkaKeyField, "kafka-key-field", "", "give events without attribute `NAME` their record's key as its value")
+	fs.StringVar(&o.sinkID, "sink-id", "", "`ID` of this node's alert sink: its Kafka transactional id and position (default: made once per data directory)")
+	fs.BoolVar(&o.atLeastOnce, "alerts-at-least-once", false, "write alerts without transactions (duplicates possible after a crash; consumers dedupe by the motif-alert-id header)")
+	o.idleTimeout.d = 30 * time.Second
+	fs.Var(&o.idleTimeout, "idle-timeout", "a Kafka partition without records for `D` stops holding the watermark back")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: motif serve [--data DIR] [--listen ADDR] [--config FILE] [--patterns FILE]... [flags]")
 		fs.PrintDefaults()
@@ -143,7 +158,15 @@ func runServer(ctx context.Context, o *serveOptions, log *slog.Logger) error {
 	if dedupe == 0 {
 		dedupe = checkpoint.NoDedupe
 	}
-	n, err := node.Open(node.Config{
+	if err := o.checkKafka(); err != nil {
+		return err
+	}
+	kf, err := openKafka(ctx, o, log)
+	if err != nil {
+		return err
+	}
+	defer kf.close()
+	cfg := node.Config{
 		Dir: o.data,
 		Store: checkpoint.Options{
 			Logger:         log,
@@ -157,7 +180,9 @@ func runServer(ctx context.Context, o *serveOptions, log *slog.Logger) error {
 		Decoder:            event.DecoderOptions{TypeField: o.typeField, TimeField: o.timeField, IDField: o.idField},
 		CheckpointInterval: o.checkpointInterval.d,
 		Logger:             log,
-	})
+	}
+	kf.configure(&cfg, o)
+	n, err := node.Open(cfg)
 	if err != nil {
 		return err
 	}
@@ -172,6 +197,13 @@ func runServer(ctx context.Context, o *serveOptions, log *slog.Logger) error {
 	go func() { ran <- n.Run(runCtx) }()
 	// The --patterns files are in force before the first call is served.
 	if err := applyAtStart(ctx, n, o.patterns, log); err != nil {
+		ln.Close()
+		cancelRun()
+		<-ran
+		return err
+	}
+	sunk, err := kf.runSink(runCtx, o, n, log)
+	if err != nil {
 		ln.Close()
 		cancelRun()
 		<-ran
@@ -192,6 +224,11 @@ func runServer(ctx context.Context, o *serveOptions, log *slog.Logger) error {
 		cancelRun()
 		<-ran
 		return err
+	case err := <-sunk:
+		// Fenced by a newer sink with the same id, or a fatal Kafka error:
+		// this node must not go on writing alerts.
+		log.Error("alert sink stopped", "err", err)
+		runErr = fmt.Errorf("alert sink: %w", err)
 	}
 	if runErr == nil {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -1,0 +1,5 @@
+package sink
+
+import "github.com/motifcep/motif/internal/golden"
+
+var _ = golden.Update
