@@ -1,10 +1,12 @@
-// Package pipeline runs patterns over a partition of the embedded event log
-// durably: events are read from the log at the committed offset, decoded
-// and validated (invalid ones kept as dead letters with their reasons),
-// ordered by event time, matched by the engine with key states cached in
-// memory over the store, and every commit writes the changed states and
-// timers, the new alerts, the dead letters, the input offset and the
-// sorter's pending events in one Pebble batch. After a crash the pipeline
+// Package pipeline runs patterns over an input durably: the partitions of
+// the embedded event log or of Kafka topics (Input). Records are read at
+// the committed offsets, decoded and validated (invalid ones kept as dead
+// letters with their reasons), ordered by event time (with several
+// partitions, by the minimum of their watermarks over those not idle),
+// matched by the engine with key states cached in memory over the store,
+// and every commit writes the changed states and timers, the new alerts,
+// the dead letters, the input offsets and the sorter's pending events in
+// one Pebble batch. After a crash the pipeline
 // resumes at the last commit and produces exactly what an uninterrupted run
 // would have: alert ids are deterministic and already committed ones are
 // never appended twice.
