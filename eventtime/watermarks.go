@@ -50,7 +50,9 @@ func NewWatermarks(partitions int, outOfOrderness, idleTimeout time.Duration, no
 func (w *Watermarks) Observe(partition int, eventTime int64) {
 	p := &w.parts[partition]
 	p.maxSeen = max(p.maxSeen, eventTime)
-	p.last = w.now()
+	if w.idle > 0 { // no clock read per event when idleness is off
+		p.last = w.now()
+	}
 }
 
 // Active marks partition as not idle without an event: its source knows
@@ -96,6 +98,12 @@ func (w *Watermarks) Current() int64 {
 // MaxSeen returns the largest event time observed of partition
 // (math.MinInt64 before any).
 func (w *Watermarks) MaxSeen(partition int) int64 { return w.parts[partition].maxSeen }
+
+// Watermark returns partition's own watermark: its largest event time
+// less the out-of-orderness (math.MinInt64 before any event).
+func (w *Watermarks) Watermark(partition int) int64 {
+	return lag(w.parts[partition].maxSeen, w.ooo)
+}
 
 // Restore sets what a resumed stream had seen before: the largest event
 // time of partition, and a combined watermark the result must not fall

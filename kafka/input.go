@@ -18,6 +18,7 @@ const SourcePrefix = "kafka/"
 type Input struct {
 	cfg   SourceConfig
 	parts []pipeline.Partition
+	index map[TopicPartition]int // position in cfg.Partitions and parts
 	src   *Source
 }
 
@@ -33,9 +34,10 @@ func NewInput(ctx context.Context, cfg SourceConfig) (*Input, error) {
 		return nil, err
 	}
 	cfg.Partitions = tps
-	in := &Input{cfg: cfg}
-	for _, tp := range tps {
+	in := &Input{cfg: cfg, index: map[TopicPartition]int{}}
+	for i, tp := range tps {
 		in.parts = append(in.parts, pipeline.Partition{Source: SourcePrefix + tp.Topic, Partition: uint32(tp.Partition)})
+		in.index[tp] = i
 	}
 	return in, nil
 }
@@ -46,13 +48,9 @@ func (in *Input) Partitions() []pipeline.Partition { return in.parts }
 // Open implements pipeline.Input: it starts reading each partition at its
 // committed offset, or at its earliest one.
 func (in *Input) Open(ctx context.Context, from []*uint64) error {
-	index := map[TopicPartition]int{}
-	for i, tp := range in.cfg.Partitions {
-		index[tp] = i
-	}
 	cfg := in.cfg
 	cfg.Start = func(tp TopicPartition) (int64, bool) {
-		if f := from[index[tp]]; f != nil {
+		if f := from[in.index[tp]]; f != nil {
 			return int64(*f), true
 		}
 		return 0, false
@@ -85,20 +83,11 @@ func (in *Input) Read(limit int, fn func(i int, off uint64, r pipeline.Record) b
 		return n < limit
 	})
 	if refused != nil {
-		if serr := in.src.Seek(in.index(refused.TopicPartition), refused.Offset); serr != nil && err == nil {
+		if serr := in.src.Seek(in.index[refused.TopicPartition], refused.Offset); serr != nil && err == nil {
 			err = serr
 		}
 	}
 	return n, err
-}
-
-func (in *Input) index(tp TopicPartition) int {
-	for i, t := range in.cfg.Partitions {
-		if t == tp {
-			return i
-		}
-	}
-	return -1
 }
 
 // Pause implements pipeline.Pauser.

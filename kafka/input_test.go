@@ -40,13 +40,9 @@ func newKafkaFixture(t *testing.T, events, partitions int, ooo time.Duration) ka
 	if err := workload.Fraud(&buf, workload.Spec{Name: "fraud", Events: events, Keys: events / 10, Seed: 11}); err != nil {
 		t.Fatal(err)
 	}
-	f, diags := pattern.Parse("fraud.motif", []byte(workload.FraudPatterns))
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	set, diags := pattern.Check(f)
-	if diags.HasErrors() {
-		t.Fatal(diags)
+	set, err := workload.FraudSet()
+	if err != nil {
+		t.Fatal(err)
 	}
 	fx := kafkaFixture{set: set, parts: make([][][]byte, partitions)}
 	fx.ordered = bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
@@ -95,6 +91,24 @@ func newKafkaFixture(t *testing.T, events, partitions int, ooo time.Duration) ka
 }
 
 var keyNum = regexp.MustCompile(`"(?:card_id|user_id)":"[cu](\d+)"`)
+
+// onKafka puts the fixture's partitions in topic "events" of a new cluster
+// and opens an empty store, closed when the test ends.
+func (fx kafkaFixture) onKafka(t *testing.T) ([]string, *checkpoint.Store) {
+	t.Helper()
+	addrs := kafkatest.Cluster(t, map[string]int32{"events": int32(len(fx.parts))})
+	for p, lines := range fx.parts {
+		if len(lines) > 0 {
+			kafkatest.Produce(t, addrs, "events", int32(p), lines...)
+		}
+	}
+	s, err := checkpoint.Open(t.TempDir(), checkpoint.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return addrs, s
+}
 
 // replay runs the in-memory engine over the events in time order, as
 // motif replay does, and returns the alerts' JSON without detected_at.
@@ -216,17 +230,7 @@ func runKafka(t *testing.T, addrs []string, s *checkpoint.Store, fx kafkaFixture
 func TestKafkaPipelineEqualsReplay(t *testing.T) {
 	const ooo = 2 * time.Second
 	fx := newKafkaFixture(t, 6000, 6, ooo)
-	addrs := kafkatest.Cluster(t, map[string]int32{"events": 6})
-	for p, lines := range fx.parts {
-		if len(lines) > 0 {
-			kafkatest.Produce(t, addrs, "events", int32(p), lines...)
-		}
-	}
-	s, err := checkpoint.Open(t.TempDir(), checkpoint.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	addrs, s := fx.onKafka(t)
 	runKafka(t, addrs, s, fx, ooo, 0)
 	sameAlerts(t, logged(t, s), fx.replay(t, ooo))
 	offs, err := s.Offsets()
@@ -243,17 +247,7 @@ func TestKafkaPipelineEqualsReplay(t *testing.T) {
 func TestKafkaPipelineRestarts(t *testing.T) {
 	const ooo = time.Second
 	fx := newKafkaFixture(t, 4000, 4, ooo)
-	addrs := kafkatest.Cluster(t, map[string]int32{"events": 4})
-	for p, lines := range fx.parts {
-		if len(lines) > 0 {
-			kafkatest.Produce(t, addrs, "events", int32(p), lines...)
-		}
-	}
-	s, err := checkpoint.Open(t.TempDir(), checkpoint.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	addrs, s := fx.onKafka(t)
 	runs := 0
 	for !runKafka(t, addrs, s, fx, ooo, 2) {
 		if runs++; runs > 100 {

@@ -29,13 +29,9 @@ func BenchmarkKafkaPipeline(b *testing.B) {
 		b.Fatal(err)
 	}
 	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
-	f, diags := pattern.Parse("fraud.motif", []byte(workload.FraudPatterns))
-	if diags.HasErrors() {
-		b.Fatal(diags)
-	}
-	set, diags := pattern.Check(f)
-	if diags.HasErrors() {
-		b.Fatal(diags)
+	set, err := workload.FraudSet()
+	if err != nil {
+		b.Fatal(err)
 	}
 	addrs := kafkatest.Cluster(b, map[string]int32{"events": parts, "alerts": 3})
 	per := make([][][]byte, parts)

@@ -80,7 +80,7 @@ func (p *Pipeline) appendTimes(b []byte) []byte {
 		b = binary.AppendUvarint(b, uint64(len(pt.Source)))
 		b = append(b, pt.Source...)
 		b = binary.AppendUvarint(b, uint64(pt.Partition))
-		b = binary.AppendVarint(b, p.maxTime[i])
+		b = binary.AppendVarint(b, p.wms.MaxSeen(i))
 	}
 	return b
 }
@@ -126,13 +126,10 @@ func (p *Pipeline) restoreTimes() error {
 		}
 		b = b[k:]
 		if i, ok := at[Partition{src, uint32(part)}]; ok {
-			p.maxTime[i] = t
-			if p.wms != nil {
-				p.wms.Restore(i, t, wm)
-			}
+			p.wms.Restore(i, t, wm)
 		}
 	}
-	if p.wms != nil {
+	if p.external() {
 		return p.eng.AdvanceWatermark(wm)
 	}
 	return nil

@@ -157,10 +157,9 @@ type Pipeline struct {
 	in        Input
 	parts     []Partition
 	next      []uint64              // per partition: next offset to read
-	maxTime   []int64               // per partition: largest event time read
 	hasOffset []bool                // per partition: the store has its offset
 	commitWM  int64                 // the engine's watermark at the last commit
-	wms       *eventtime.Watermarks // with several partitions
+	wms       *eventtime.Watermarks // per partition: event time, idleness
 	paused    []bool                // per partition
 	cur       curRecord             // the record being processed
 	keySlot   int                   // Config.KeyField's slot, or -1
@@ -234,14 +233,12 @@ func New(cfg Config) (*Pipeline, error) {
 	}
 	p.next = make([]uint64, len(p.parts))
 	p.paused = make([]bool, len(p.parts))
-	p.maxTime = make([]int64, len(p.parts))
 	p.hasOffset = make([]bool, len(p.parts))
-	for i := range p.maxTime {
-		p.maxTime[i] = math.MinInt64
+	idle := cfg.IdleTimeout
+	if len(p.parts) == 1 {
+		idle = 0 // one partition is never held back by another
 	}
-	if len(p.parts) > 1 {
-		p.wms = eventtime.NewWatermarks(len(p.parts), cfg.OutOfOrderness, cfg.IdleTimeout, cfg.Now)
-	}
+	p.wms = eventtime.NewWatermarks(len(p.parts), cfg.OutOfOrderness, idle, cfg.Now)
 	if err := p.build(); err != nil {
 		return nil, err
 	}
@@ -288,7 +285,7 @@ func (p *Pipeline) build() error {
 		Schema:         rs.schema,
 		Totals:         totals,
 		// Several partitions: the watermark is their combined one.
-		ExternalWatermark: len(p.parts) > 1,
+		ExternalWatermark: p.external(),
 	}, (*sink)(p))
 	if err != nil {
 		return err
@@ -339,11 +336,8 @@ func (p *Pipeline) publishStats() {
 		lags = l.Lag()
 	}
 	for i, pt := range p.parts {
-		ps := PartitionStats{Partition: pt, Offset: p.next[i], MaxTime: p.maxTime[i], Paused: p.paused[i], Lag: -1}
-		ps.Watermark = lagBy(ps.MaxTime, p.cfg.OutOfOrderness)
-		if p.wms != nil {
-			ps.Idle = p.wms.Idle(i)
-		}
+		ps := PartitionStats{Partition: pt, Offset: p.next[i], MaxTime: p.wms.MaxSeen(i), Watermark: p.wms.Watermark(i),
+			Idle: p.wms.Idle(i), Paused: p.paused[i], Lag: -1}
 		if i < len(lags) {
 			ps.Lag = lags[i]
 		}
@@ -466,6 +460,7 @@ func (p *Pipeline) readSome() (int, error) {
 	limit := max(1, min(readBatch, p.cfg.CommitEvents-p.uncommit))
 	n, err := p.in.Read(limit, func(i int, off uint64, rec Record) bool {
 		perr = p.process(i, off, rec)
+		p.cur = curRecord{} // keeps no input buffer alive
 		if perr != nil {
 			return false
 		}
@@ -485,7 +480,7 @@ func (p *Pipeline) readSome() (int, error) {
 // partitions move even without records, and pauses the partitions ahead
 // of it while the sorter holds too much.
 func (p *Pipeline) advance() error {
-	if p.wms == nil {
+	if !p.external() {
 		return nil
 	}
 	if l, ok := p.in.(Lagger); ok {
@@ -507,7 +502,7 @@ func (p *Pipeline) advance() error {
 	for i := range p.parts {
 		// A partition is ahead when its own watermark is past the combined
 		// one: its events wait in the sorter for the others.
-		ahead := lagBy(p.maxTime[i], p.cfg.OutOfOrderness) > wm
+		ahead := p.wms.Watermark(i) > wm
 		switch {
 		case full && ahead && !p.paused[i]:
 			pauser.Pause(i)
@@ -519,6 +514,10 @@ func (p *Pipeline) advance() error {
 	}
 	return nil
 }
+
+// external says the engine's watermark is the partitions' combined one,
+// moved by the pipeline; with one partition the engine's sorter keeps it.
+func (p *Pipeline) external() bool { return len(p.parts) > 1 }
 
 // seq orders events of equal time: by offset, then partition, the same in
 // every run whatever the interleaving of partitions.
@@ -547,10 +546,7 @@ func (p *Pipeline) process(i int, off uint64, rec Record) error {
 		ev.ID = p.defaultID(i, off)
 	}
 	ev.Seq = p.seq(i, off)
-	p.maxTime[i] = max(p.maxTime[i], ev.Time)
-	if p.wms != nil {
-		p.wms.Observe(i, ev.Time)
-	}
+	p.wms.Observe(i, ev.Time)
 	if err := p.eng.Push(ev); err != nil {
 		if errors.Is(err, engine.ErrStore) {
 			return err
@@ -594,17 +590,6 @@ func (s *sink) Alert(a *alert.Alert) { s.pending = append(s.pending, a) }
 func (s *sink) Late(e *event.Event, watermark int64) {
 	s.stats.Late++
 	(*Pipeline)(s).keepDead(fmt.Sprintf("late: time %s is before the watermark %s", fmtTime(e.Time), fmtTime(watermark)))
-}
-
-// lagBy returns t - d, saturating at math.MinInt64.
-func lagBy(t int64, d time.Duration) int64 {
-	if d < 0 {
-		d = 0
-	}
-	if t < math.MinInt64+int64(d) {
-		return math.MinInt64
-	}
-	return t - int64(d)
 }
 
 func fmtTime(ns int64) string {

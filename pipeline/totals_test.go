@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/motifcep/motif/engine"
 	"github.com/motifcep/motif/internal/wait"
@@ -58,7 +59,7 @@ func TestStateTotals(t *testing.T) {
 		appendLog(t, s, lines)
 		end := s.LogEnd(0)
 		stop := running(t, p)
-		wait.Within(t, 10e9, "the events to be committed", func() bool { return p.Stats().Offset == end })
+		wait.Within(t, 10*time.Second, "the events to be committed", func() bool { return p.Stats().Offset == end })
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}

@@ -40,10 +40,13 @@ type kafkaSetup struct {
 func (o *serveOptions) checkKafka() error {
 	var errs []error
 	if len(o.kafkaBrokers) == 0 {
-		for name, set := range map[string]bool{"--kafka-topics": len(o.kafkaTopics) > 0, "--alerts-topic": o.alertsTopic != "",
-			"--dead-letter-topic": o.deadLetterTopic != "", "--kafka-key-field": o.kafkaKeyField != ""} {
-			if set {
-				errs = append(errs, fmt.Errorf("%s needs --kafka-brokers", name))
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"--kafka-topics", len(o.kafkaTopics) > 0}, {"--alerts-topic", o.alertsTopic != ""},
+			{"--dead-letter-topic", o.deadLetterTopic != ""}, {"--kafka-key-field", o.kafkaKeyField != ""}} {
+			if f.set {
+				errs = append(errs, fmt.Errorf("%s needs --kafka-brokers", f.name))
 			}
 		}
 	} else if len(o.kafkaTopics) == 0 {

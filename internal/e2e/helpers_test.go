@@ -113,13 +113,9 @@ func fraudInput(t testing.TB, n, keys int, seed uint64) (lines [][]byte, tick []
 // fraudSet is the checked set of workload.FraudPatterns.
 func fraudSet(t testing.TB) *pattern.Set {
 	t.Helper()
-	f, diags := pattern.Parse("fraud.motif", []byte(workload.FraudPatterns))
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	set, diags := pattern.Check(f)
-	if diags.HasErrors() {
-		t.Fatal(diags)
+	set, err := workload.FraudSet()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return set
 }

@@ -1,8 +1,7 @@
 package e2e
 
 import (
-	"context"
-	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -59,25 +58,17 @@ func TestKafkaKill9(t *testing.T) {
 		`{"type":"auth","time":"yesterday"}`:    `"time"`,
 		`{"type":"auth","time":"2026-01-01T0"}`: `"time"`,
 	}
-	var poisonAt []int // where each goes in partition 0
-	for range poison {
-		poisonAt = append(poisonAt, rng.IntN(len(per[0])))
+	poisonValues := slices.Sorted(maps.Keys(poison))
+	poisonAt := make([]int, len(poisonValues)) // where each goes in partition 0
+	for j := range poisonAt {
+		poisonAt[j] = rng.IntN(len(per[0]))
 	}
 
 	srv := newServeProc(t, bin, filepath.Join(work, "data"), freeAddr(t),
 		"--patterns", patternsFile, "--kafka-brokers", strings.Join(addrs, ","), "--kafka-topics", "events",
 		"--alerts-topic", "alerts", "--dead-letter-topic", "dead", "--idle-timeout", "1s",
 		"--checkpoint-interval", "1h", "--log-level", "info")
-	ready := func(ctx context.Context, c *client.Client) error {
-		st, err := c.Status(ctx)
-		if err != nil {
-			return err
-		}
-		if len(st.GetPatterns()) != len(fraudPatternNames) {
-			return fmt.Errorf("%d patterns", len(st.GetPatterns()))
-		}
-		return nil
-	}
+	ready := fraudPatternsServed
 	if err := srv.start(t.Context(), ready); err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +101,7 @@ func TestKafkaKill9(t *testing.T) {
 				if p == 0 {
 					for j, at := range poisonAt {
 						if at == i {
-							vals = append(vals, []byte(slices.Sorted(mapsKeys(poison))[j]))
+							vals = append(vals, []byte(poisonValues[j]))
 						}
 					}
 				}
@@ -185,16 +176,6 @@ func TestKafkaKill9(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("poison record %q not in the dead-letter topic with a reason about %s", value, reason)
-		}
-	}
-}
-
-func mapsKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
 		}
 	}
 }

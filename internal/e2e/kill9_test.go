@@ -72,16 +72,7 @@ func TestKill9ThroughAPI(t *testing.T) {
 	// The first start applies --patterns after the port is open: wait for
 	// all of them. Later starts restore the catalog before they serve, and
 	// apply the same files again (unchanged).
-	ready := func(ctx context.Context, c *client.Client) error {
-		st, err := c.Status(ctx)
-		if err != nil {
-			return err
-		}
-		if len(st.GetPatterns()) != len(fraudPatternNames) {
-			return fmt.Errorf("%d patterns", len(st.GetPatterns()))
-		}
-		return nil
-	}
+	ready := fraudPatternsServed
 	if err := srv.start(t.Context(), ready); err != nil {
 		t.Fatal(err)
 	}

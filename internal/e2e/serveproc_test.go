@@ -255,3 +255,16 @@ func (p *serveProc) logTail(n int) string {
 	}
 	return string(b)
 }
+
+// fraudPatternsServed is ready when the server serves with every fraud
+// pattern applied.
+func fraudPatternsServed(ctx context.Context, c *client.Client) error {
+	st, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if len(st.GetPatterns()) != len(fraudPatternNames) {
+		return fmt.Errorf("%d patterns", len(st.GetPatterns()))
+	}
+	return nil
+}

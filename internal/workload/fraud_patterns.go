@@ -1,5 +1,20 @@
 package workload
 
+import "github.com/motifcep/motif/pattern"
+
+// FraudSet returns FraudPatterns parsed and checked.
+func FraudSet() (*pattern.Set, error) {
+	f, diags := pattern.Parse("fraud.motif", []byte(FraudPatterns))
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	set, diags := pattern.Check(f)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return set, nil
+}
+
 // FraudPatterns is the Motif source that Fraud's events are meant for: the
 // declarations of their shapes and one pattern per injected scenario.
 const FraudPatterns = `# Card-fraud patterns for the events of workload.Fraud.

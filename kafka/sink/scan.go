@@ -1,10 +1,9 @@
 package sink
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
-	"unicode/utf16"
-	"unicode/utf8"
 )
 
 // alertFields is what a record takes from an alert's JSON besides the JSON
@@ -159,13 +158,20 @@ func (s *scanner) stringValue(buf []byte) ([]byte, []byte, error) {
 	if c := s.peek(); c != '"' {
 		return nil, buf, fmt.Errorf("expected a string at byte %d, found %q", s.i, c)
 	}
+	open := s.i
 	raw, escaped, err := s.str()
 	if err != nil || !escaped {
 		return raw, buf, err
 	}
+	// Escapes are rare in ids, names and keys: encoding/json, the
+	// reference for what they mean, decodes them.
+	var u string
+	if err := json.Unmarshal(s.b[open:s.i], &u); err != nil {
+		return nil, buf, fmt.Errorf("string at byte %d: %v", open, err)
+	}
 	start := len(buf)
-	buf, err = unescape(buf, raw)
-	return buf[start:len(buf):len(buf)], buf, err
+	buf = append(buf, u...)
+	return buf[start:len(buf):len(buf)], buf, nil
 }
 
 // number reads a JSON integer (an alert's version).
@@ -279,85 +285,4 @@ func (s *scanner) skipValue() error {
 		return errEnd
 	}
 	return nil
-}
-
-// unescape appends the unescaped form of a JSON string's raw content.
-func unescape(dst, raw []byte) ([]byte, error) {
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c != '\\' {
-			dst = append(dst, c)
-			continue
-		}
-		i++
-		if i == len(raw) {
-			return dst, errors.New("string ends in a backslash")
-		}
-		switch raw[i] {
-		case '"', '\\', '/':
-			dst = append(dst, raw[i])
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r, n, err := unescapeU(raw[i+1:])
-			if err != nil {
-				return dst, err
-			}
-			dst = utf8.AppendRune(dst, r)
-			i += n
-		default:
-			return dst, fmt.Errorf("invalid escape \\%c", raw[i])
-		}
-	}
-	return dst, nil
-}
-
-// unescapeU decodes the hex digits after \u, and a low surrogate's \uXXXX
-// after a high one; it returns the rune and the bytes it read. A lone
-// surrogate becomes U+FFFD, as encoding/json decodes it.
-func unescapeU(b []byte) (rune, int, error) {
-	r, ok := hex4(b)
-	if !ok {
-		return 0, 0, errors.New(`invalid \u escape`)
-	}
-	if !utf16.IsSurrogate(r) {
-		return r, 4, nil
-	}
-	if len(b) >= 10 && b[4] == '\\' && b[5] == 'u' {
-		if lo, ok := hex4(b[6:]); ok {
-			if dec := utf16.DecodeRune(r, lo); dec != utf8.RuneError {
-				return dec, 10, nil
-			}
-		}
-	}
-	return utf8.RuneError, 4, nil
-}
-
-func hex4(b []byte) (rune, bool) {
-	if len(b) < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c -= 'a' - 10
-		case c >= 'A' && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
 }
