@@ -21,6 +21,7 @@ type metrics struct {
 func newMetrics(s *Server) *metrics {
 	m := &metrics{s: s, reg: prometheus.NewRegistry()}
 	m.reg.MustRegister(m, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(s.opts.Collectors...)
 	return m
 }
 
@@ -56,6 +57,10 @@ var (
 	mWatermark       = desc("watermark_seconds", "Event-time watermark of a partition (Unix seconds).", "source", "partition")
 	mWatermarkLag    = desc("watermark_lag_seconds", "Wall-clock time minus the watermark.", "source", "partition")
 	mSourceLag       = desc("source_lag_records", "Records appended but not yet matched.", "source", "partition")
+	mPartIdle        = desc("partition_idle", "1 while a partition is idle: it does not hold the watermark back.", "source", "partition")
+	mPartPaused      = desc("partition_paused", "1 while fetching from a partition is paused (ahead of the others, or input held).", "source", "partition")
+	mHeld            = desc("input_held", "1 while matching's input is held back because the alert sink is too far behind.")
+	mHeldSeconds     = desc("input_held_seconds_total", "Time matching's input was held back because the alert sink was too far behind.")
 	mCacheBytes      = desc("state_cache_bytes", "Key states cached in memory.")
 	mLogBytes        = desc("log_bytes", "Bytes in the embedded event log.")
 	mAlertLogBytes   = desc("alert_log_bytes", "Bytes in the alert log.")
@@ -127,11 +132,22 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 			gauge(mWatermarkLag, now.Sub(wm.AsTime()).Seconds(), p.Source, part)
 		}
 		gauge(mSourceLag, float64(p.Lag()), p.Source, part)
+		gauge(mPartIdle, b2f(p.Idle), p.Source, part)
+		gauge(mPartPaused, b2f(p.Paused), p.Source, part)
 	}
+	gauge(mHeld, b2f(c.Held))
+	ch <- prometheus.MustNewConstMetric(mHeldSeconds, prometheus.CounterValue, c.HeldTime.Seconds())
 	gauge(mCacheBytes, float64(c.CacheBytes))
 	gauge(mLogBytes, float64(st.Store.LogBytes))
 	gauge(mAlertLogBytes, float64(st.Store.AlertLogBytes))
 	gauge(mSubscribers, float64(m.s.subscribers.Load()))
 	gauge(mAlertSeq, float64(c.LastAlertSeq))
 	counter(mRetentionFail, c.RetentionFailures)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

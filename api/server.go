@@ -13,6 +13,7 @@ import (
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/motifcep/motif/checkpoint"
 	"github.com/motifcep/motif/node"
@@ -34,7 +35,10 @@ type Options struct {
 	MaxRequestBytes int
 	// Version is the server's version, reported by GetStatus.
 	Version string
-	Logger  *slog.Logger
+	// Collectors are exported on /metrics beside the node's own (the
+	// server's alert sink, say).
+	Collectors []prometheus.Collector
+	Logger     *slog.Logger
 }
 
 // Server is the API of one node.

@@ -214,7 +214,9 @@ type Source struct {
 	held    []bool          // per partition: a record was held back in this deliver pass
 	rec     Record          // reused for every callback
 
-	closed atomic.Bool
+	closed   atomic.Bool
+	stop     chan struct{} // closed by Close: ends refreshEnds
+	refreshd chan struct{} // closed when refreshEnds has returned
 }
 
 // partition is the state of one assigned partition.
@@ -287,7 +289,65 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka: source client: %w", err)
 	}
+	s.stop, s.refreshd = make(chan struct{}), make(chan struct{})
+	go s.refreshEnds()
 	return s, nil
+}
+
+// endsEvery is how often the ends of paused partitions are listed.
+const endsEvery = time.Second
+
+// refreshEnds lists the end offsets of paused partitions every endsEvery
+// until Close: fetches report a partition's end, and a paused partition
+// is not fetched, so without this its lag would stay where the pause found
+// it while records pile up behind it.
+func (s *Source) refreshEnds() {
+	defer close(s.refreshd)
+	tick := time.NewTicker(endsEvery)
+	defer tick.Stop()
+	adm := kadm.NewClient(s.cl)
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-tick.C:
+		}
+		var topics []string
+		for i := range s.parts {
+			if t := s.tps[i].Topic; s.parts[i].paused.Load() && !slices.Contains(topics, t) {
+				topics = append(topics, t)
+			}
+		}
+		if len(topics) == 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), endsEvery)
+		go func() {
+			select {
+			case <-s.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		ends, err := adm.ListEndOffsets(ctx, topics...)
+		cancel()
+		if err != nil {
+			continue // lag stays as it was; the next tick tries again
+		}
+		ends.Each(func(o kadm.ListedOffset) {
+			idx := s.byName[o.Topic]
+			if o.Err != nil || int(o.Partition) >= len(idx) || idx[o.Partition] < 0 {
+				return
+			}
+			p := &s.parts[idx[o.Partition]]
+			for {
+				old := p.hwm.Load()
+				if o.Offset <= old || p.hwm.CompareAndSwap(old, o.Offset) {
+					return
+				}
+			}
+		})
+	}
 }
 
 // consumeOpts are the options every Source client has, before ClientOpts.
@@ -493,5 +553,7 @@ func (s *Source) Close() {
 	if s.closed.Swap(true) {
 		return
 	}
+	close(s.stop)
+	<-s.refreshd
 	s.cl.Close()
 }

@@ -52,6 +52,10 @@ type Config struct {
 	IdleTimeout time.Duration
 	DeadLetters pipeline.DeadLetterSink
 	KeyField    string
+	// Hold, if set, holds matching's input back while it returns true
+	// (see pipeline.Config.Hold): the server holds it while the alert sink
+	// is too far behind.
+	Hold func() bool
 
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -178,6 +182,7 @@ func (n *Node) init() error {
 		DeadLetters:        n.cfg.DeadLetters,
 		KeyField:           n.cfg.KeyField,
 		RecordTime:         n.cfg.Input != nil,
+		Hold:               n.cfg.Hold,
 	})
 	return err
 }

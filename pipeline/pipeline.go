@@ -104,6 +104,14 @@ type Config struct {
 	// OnCommit, if set, is called on Run's goroutine after every commit.
 	OnCommit func(Stats)
 
+	// Hold, if set, is asked before each read of the input: while it
+	// returns true the pipeline reads nothing (and pauses fetching if the
+	// input can), so a consumer further down that falls behind, such as an
+	// alert sink whose broker is slow, holds the input back rather than
+	// letting work pile up. Records wait in the input meanwhile. It is
+	// called on Run's goroutine and must be cheap.
+	Hold func() bool
+
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -122,6 +130,10 @@ type Stats struct {
 	// since the pipeline started: its rate is the share of one core that
 	// matching takes (near 1: it cannot keep up).
 	Busy time.Duration
+	// Held says Config.Hold holds the input back now; HeldTime is how long
+	// it did since the pipeline started.
+	Held     bool
+	HeldTime time.Duration
 	// Per pattern version run now, since the pipeline started.
 	Patterns []engine.PatternStats
 }
@@ -179,7 +191,9 @@ type Pipeline struct {
 	patBase    map[patternVersion]engine.PatternStats // counters of engines built before this one
 	stale      []staleTimer                           // timers of patterns no longer run, deleted at the next commit
 	started    time.Time                              // when Run started
-	waited     time.Duration                          // Run's time waiting for input
+	waited     time.Duration                          // Run's time waiting for input or held
+	held       time.Duration                          // Run's time held by Config.Hold
+	holding    bool                                   // Config.Hold holds the input now
 	ckptWG     sync.WaitGroup
 	ckptTaken  atomic.Uint64
 	ckptFailed atomic.Uint64
@@ -346,6 +360,7 @@ func (p *Pipeline) publishStats() {
 	if !p.started.IsZero() {
 		s.Busy = max(0, p.cfg.Now().Sub(p.started)-p.waited)
 	}
+	s.Held, s.HeldTime = p.holding, p.held
 	s.Watermark = p.eng.Watermark()
 	s.CacheBytes, _, _ = p.eng.CacheStats()
 	s.Patterns = p.eng.PatternStats()
@@ -386,6 +401,14 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 		if _, err := p.control(ctx, ready); err != nil {
 			return err
+		}
+		if p.cfg.Hold != nil {
+			if held, err := p.hold(ctx); err != nil || held {
+				if err != nil {
+					return err
+				}
+				continue
+			}
 		}
 		n, err := p.readSome()
 		if err != nil {
@@ -430,6 +453,48 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			idle = min(2*idle, 50*time.Millisecond)
 		}
 	}
+}
+
+// holdPoll is how often a held pipeline asks Config.Hold again.
+const holdPoll = 20 * time.Millisecond
+
+// hold waits a while if Config.Hold holds the input, and reports whether it
+// did. Entering the hold commits what is pending (so whatever waits
+// downstream sees it) and pauses every partition; leaving it marks the
+// partitions active again, so the time held does not count as idleness
+// (their records waited in the input, unseen).
+func (p *Pipeline) hold(ctx context.Context) (bool, error) {
+	if !p.cfg.Hold() {
+		if p.holding {
+			p.holding = false
+			for i := range p.parts {
+				p.wms.Active(i) // the paused ones resume in advance
+			}
+			p.publishStats()
+		}
+		return false, nil
+	}
+	if !p.holding {
+		p.holding = true
+		if err := p.commit(); err != nil {
+			return true, err
+		}
+		if pauser, ok := p.in.(Pauser); ok {
+			for i := range p.parts {
+				if !p.paused[i] {
+					pauser.Pause(i)
+					p.paused[i] = true
+				}
+			}
+		}
+	}
+	p.publishStats()
+	from := p.cfg.Now()
+	_, err := p.control(ctx, time.After(holdPoll))
+	d := p.cfg.Now().Sub(from)
+	p.waited += d
+	p.held += d
+	return true, err
 }
 
 // ready is a channel that is always ready: control with it does not wait.

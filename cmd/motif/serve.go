@@ -40,6 +40,7 @@ type serveOptions struct {
 	kafkaKeyField, sinkID        string
 	idleTimeout                  durationFlag
 	atLeastOnce                  bool
+	alertsMaxLag                 uint64
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
@@ -71,6 +72,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.StringVar(&o.kafkaKeyField, "kafka-key-field", "", "give events without attribute `NAME` their record's key as its value")
 	fs.StringVar(&o.sinkID, "sink-id", "", "`ID` of this node's alert sink: its Kafka transactional id and position (default: made once per data directory)")
 	fs.BoolVar(&o.atLeastOnce, "alerts-at-least-once", false, "write alerts without transactions (duplicates possible after a crash; consumers dedupe by the motif-alert-id header)")
+	fs.Uint64Var(&o.alertsMaxLag, "alerts-max-lag", defaultAlertsMaxLag, "with --alerts-topic: hold matching back while `N` alerts wait for the alert topic (0: never)")
 	o.idleTimeout.d = 30 * time.Second
 	fs.Var(&o.idleTimeout, "idle-timeout", "a Kafka partition without records for `D` stops holding the watermark back")
 	fs.Usage = func() {
@@ -209,7 +211,7 @@ func runServer(ctx context.Context, o *serveOptions, log *slog.Logger) error {
 		<-ran
 		return err
 	}
-	srv := api.New(n, api.Options{Token: o.token, Version: version, Logger: log}).HTTPServer(o.listen)
+	srv := api.New(n, api.Options{Token: o.token, Version: version, Logger: log, Collectors: kf.collectors()}).HTTPServer(o.listen)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("serving", "listen", ln.Addr().String(), "data", o.data)

@@ -15,7 +15,12 @@ import (
 	"github.com/motifcep/motif/kafka"
 	"github.com/motifcep/motif/kafka/sink"
 	"github.com/motifcep/motif/node"
+	"github.com/prometheus/client_golang/prometheus"
 )
+
+// defaultAlertsMaxLag is --alerts-max-lag's default: about 300 MB of alert
+// log on disk at a typical 300 bytes an alert.
+const defaultAlertsMaxLag = 1_000_000
 
 // stringsFlag is a list given comma-separated, repeatable.
 type stringsFlag []string
@@ -91,6 +96,15 @@ func (k *kafkaSetup) configure(cfg *node.Config, o *serveOptions) {
 	if k.dead != nil {
 		cfg.DeadLetters = kafka.DeadLetterSink(k.dead)
 	}
+	if o.alertsTopic != "" && o.alertsMaxLag > 0 {
+		// Backpressure: while the alert topic is slow or down, alerts wait
+		// in the alert log (on disk, never in memory) and, past the bound,
+		// events wait in Kafka rather than turning into more alerts.
+		cfg.Hold = func() bool {
+			s := k.sink.Load()
+			return s != nil && s.Stats().Lag >= o.alertsMaxLag
+		}
+	}
 	// Retention keeps every alert the sink has not delivered yet.
 	cfg.Store.AlertFloor = func() uint64 {
 		if s := k.sink.Load(); s != nil {
@@ -139,6 +153,47 @@ func (k *kafkaSetup) runSink(ctx context.Context, o *serveOptions, n *node.Node,
 	}()
 	log.Info("writing alerts to kafka", "topic", o.alertsTopic, "sink_id", id, "position", s.Position(), "exactly_once", !o.atLeastOnce)
 	return done, nil
+}
+
+// collectors are the sink's metrics, for /metrics.
+func (k *kafkaSetup) collectors() []prometheus.Collector {
+	if k == nil {
+		return nil
+	}
+	return []prometheus.Collector{sinkMetrics{k}}
+}
+
+var (
+	mSinkPosition = prometheus.NewDesc("motif_alert_sink_position", "Sequence number of the next alert to write to the alert topic: every one below it is committed there.", nil, nil)
+	mSinkLag      = prometheus.NewDesc("motif_alert_sink_lag", "Alerts of the alert log not yet committed to the alert topic.", nil, nil)
+	mSinkProduced = prometheus.NewDesc("motif_alert_sink_records_total", "Alert records committed to the alert topic.", nil, nil)
+	mSinkTxns     = prometheus.NewDesc("motif_alert_sink_commits_total", "Transactions (at-least-once: position commits) of the alert sink.", nil, nil)
+	mSinkAborted  = prometheus.NewDesc("motif_alert_sink_aborted_total", "Transactions of the alert sink given up before their commit was confirmed.", nil, nil)
+	mSinkRetries  = prometheus.NewDesc("motif_alert_sink_retries_total", "Failed attempts of the alert sink that were retried.", nil, nil)
+)
+
+// sinkMetrics exports the alert sink's counters; none before it runs.
+type sinkMetrics struct{ k *kafkaSetup }
+
+func (m sinkMetrics) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(m, ch) }
+
+func (m sinkMetrics) Collect(ch chan<- prometheus.Metric) {
+	s := m.k.sink.Load()
+	if s == nil {
+		return
+	}
+	st := s.Stats()
+	for _, v := range []struct {
+		d *prometheus.Desc
+		t prometheus.ValueType
+		v uint64
+	}{
+		{mSinkPosition, prometheus.GaugeValue, st.Position}, {mSinkLag, prometheus.GaugeValue, st.Lag},
+		{mSinkProduced, prometheus.CounterValue, st.Produced}, {mSinkTxns, prometheus.CounterValue, st.Transactions},
+		{mSinkAborted, prometheus.CounterValue, st.Aborted}, {mSinkRetries, prometheus.CounterValue, st.Retries},
+	} {
+		ch <- prometheus.MustNewConstMetric(v.d, v.t, float64(v.v))
+	}
 }
 
 func (k *kafkaSetup) close() {

@@ -1,14 +1,17 @@
 package e2e
 
 import (
+	"io"
 	"maps"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/motifcep/motif/internal/wait"
 	"github.com/motifcep/motif/internal/workload"
 	"github.com/motifcep/motif/kafka/kafkatest"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // `motif serve` reading a Kafka topic of four partitions (one idle), with
@@ -129,37 +133,7 @@ func TestKafkaKill9(t *testing.T) {
 	wait.Within(t, 60*time.Second, "every alert in the alert topic", func() bool {
 		return len(kafkatest.ReadAll(t, addrs, "alerts")) >= len(want)
 	})
-	recs := kafkatest.ReadAll(t, addrs, "alerts")
-	var got []string
-	ids := map[string]int{}
-	for _, r := range recs {
-		got = append(got, stripDetected(r.Value))
-		for _, h := range r.Headers {
-			if h.Key == "motif-alert-id" {
-				ids[string(h.Value)]++
-			}
-		}
-	}
-	slices.Sort(got)
-	sorted := slices.Sorted(slices.Values(want))
-	if !slices.Equal(got, sorted) {
-		t.Errorf("the alert topic holds %d alerts, replay has %d", len(got), len(want))
-		for _, w := range sorted {
-			if _, ok := slices.BinarySearch(got, w); !ok {
-				t.Errorf("missing: %s", w)
-			}
-		}
-		for _, g := range got {
-			if _, ok := slices.BinarySearch(sorted, g); !ok {
-				t.Errorf("extra: %s", g)
-			}
-		}
-	}
-	for id, n := range ids {
-		if n != 1 {
-			t.Errorf("alert %s in the topic %d times", id, n)
-		}
-	}
+	checkAlertTopic(t, addrs, "alerts", want)
 
 	dead := kafkatest.ReadAll(t, addrs, "dead")
 	for value, reason := range poison {
@@ -195,3 +169,192 @@ func keyNumber(t *testing.T, line []byte) int {
 }
 
 var keyNum = regexp.MustCompile(`"(?:card_id|user_id)":"[cu](\d+)"`)
+
+// checkAlertTopic compares the alert topic, read with read_committed, with
+// replay's alerts: the same alerts, none missing, each id once.
+func checkAlertTopic(t *testing.T, addrs []string, topic string, want []string) {
+	t.Helper()
+	recs := kafkatest.ReadAll(t, addrs, topic)
+	var got []string
+	ids := map[string]int{}
+	for _, r := range recs {
+		got = append(got, stripDetected(r.Value))
+		for _, h := range r.Headers {
+			if h.Key == "motif-alert-id" {
+				ids[string(h.Value)]++
+			}
+		}
+	}
+	slices.Sort(got)
+	sorted := slices.Sorted(slices.Values(want))
+	if !slices.Equal(got, sorted) {
+		t.Errorf("the alert topic holds %d alerts, replay has %d", len(got), len(want))
+		for _, w := range sorted {
+			if _, ok := slices.BinarySearch(got, w); !ok {
+				t.Errorf("missing: %s", w)
+			}
+		}
+		for _, g := range got {
+			if _, ok := slices.BinarySearch(sorted, g); !ok {
+				t.Errorf("extra: %s", g)
+			}
+		}
+	}
+	for id, n := range ids {
+		if n != 1 {
+			t.Errorf("alert %s in the topic %d times", id, n)
+		}
+	}
+}
+
+// `motif serve` whose alert topic stalls (the broker holds the sink's
+// produce requests): past --alerts-max-lag, matching stops reading and the
+// events wait in Kafka, rather than alerts or events piling up in the
+// server; once the broker answers again, the alert topic holds exactly
+// replay's alerts, each once.
+func TestKafkaSlowAlertTopic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the motif binary")
+	}
+	bin := buildMotif(t)
+	work := t.TempDir()
+	patternsFile := filepath.Join(work, "fraud.motif")
+	if err := os.WriteFile(patternsFile, []byte(workload.FraudPatterns), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lines, tick := fraudInput(t, fraudEvents, fraudKeys, fraudSeed)
+	eventsFile := filepath.Join(work, "events.ndjson")
+	if err := os.WriteFile(eventsFile, joinLines(append(lines[:len(lines):len(lines)], tick)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := motifReplay(t, bin, patternsFile, eventsFile)
+	const maxLag = 10
+	if len(want) < 5*maxLag {
+		t.Fatalf("replay finds %d alerts: too few to fill the bound several times", len(want))
+	}
+
+	const parts = 2
+	cl, addrs := kafkatest.NewCluster(t, map[string]int32{"events": parts, "alerts": 1})
+	// The broker holds every transactional produce (the sink's; the test's
+	// own producer is not transactional) until released.
+	var stalled atomic.Bool
+	stalled.Store(true)
+	release := make(chan struct{})
+	t.Cleanup(func() {
+		if stalled.Swap(false) {
+			close(release)
+		}
+	})
+	cl.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cl.KeepControl()
+		if r, ok := req.(*kmsg.ProduceRequest); ok && r.TransactionID != nil && stalled.Load() {
+			cl.SleepControl(func() { <-release })
+		}
+		return nil, nil, false
+	})
+
+	srv := newServeProc(t, bin, filepath.Join(work, "data"), freeAddr(t),
+		"--patterns", patternsFile, "--kafka-brokers", strings.Join(addrs, ","), "--kafka-topics", "events",
+		"--alerts-topic", "alerts", "--alerts-max-lag", strconv.Itoa(maxLag), "--idle-timeout", "1s",
+		"--checkpoint-interval", "1h")
+	if err := srv.start(t.Context(), fraudPatternsServed); err != nil {
+		t.Fatal(err)
+	}
+	per := make([][][]byte, parts)
+	for _, l := range lines {
+		p := keyNumber(t, l) % parts
+		per[p] = append(per[p], l)
+	}
+	num := func(name string) float64 { return metricSum(t, "http://"+srv.addr, name) }
+	// Events go in by chunks, each consumed before the next, until the
+	// sink's lag holds matching back; then the rest.
+	const chunks = 40
+	k := 0
+	for ; k < chunks && num("motif_input_held") == 0; k++ {
+		for p := range parts {
+			kafkatest.Produce(t, addrs, "events", int32(p), per[p][len(per[p])*k/chunks:len(per[p])*(k+1)/chunks]...)
+		}
+		wait.Within(t, 30*time.Second, "the chunk consumed, or matching held back", func() bool {
+			return num("motif_source_lag_records") == 0 || num("motif_input_held") == 1
+		})
+	}
+	if k == chunks {
+		t.Fatal("matching was never held back")
+	}
+	for p := range parts {
+		kafkatest.Produce(t, addrs, "events", int32(p), append(per[p][len(per[p])*k/chunks:], tick)...)
+	}
+	c, err := client.New(srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	consumed := func() (n uint64) {
+		st, err := c.Status(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range st.GetPartitions() {
+			n += p.GetCommittedOffset()
+		}
+		return n
+	}
+	// Paused partitions are not fetched: their ends are listed instead.
+	wait.Within(t, 30*time.Second, "the events behind the hold to show as lag", func() bool {
+		return num("motif_source_lag_records") > 0
+	})
+	read, sinkLag, held := consumed(), num("motif_alert_sink_lag"), num("motif_input_held_seconds_total")
+	wait.Within(t, 30*time.Second, "a second more held", func() bool { return num("motif_input_held_seconds_total") >= held+1 })
+	if num("motif_input_held") != 1 {
+		t.Fatal("matching resumed while the alert topic stalls")
+	}
+	if now := consumed(); now != read {
+		t.Errorf("%d events consumed while held, want none", now-read)
+	}
+	if sinkLag < maxLag || num("motif_alert_sink_lag") != sinkLag {
+		t.Errorf("alerts waiting for the topic: %v, then %v; want at least %d, and no more while held", sinkLag, num("motif_alert_sink_lag"), maxLag)
+	}
+	if sinkLag >= float64(len(want)) {
+		t.Errorf("every alert (%v) made while the topic stalled: nothing held matching back", sinkLag)
+	}
+
+	stalled.Store(false)
+	close(release)
+	wait.Within(t, 60*time.Second, "every alert in the alert topic", func() bool {
+		return len(kafkatest.ReadAll(t, addrs, "alerts")) >= len(want)
+	})
+	checkAlertTopic(t, addrs, "alerts", want)
+	wait.Within(t, 10*time.Second, "matching no longer held", func() bool { return num("motif_input_held") == 0 })
+}
+
+// metricSum returns the sum of a metric's samples over all labels in the
+// server's /metrics (0 if none).
+func metricSum(t *testing.T, url, name string) float64 {
+	t.Helper()
+	res, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for line := range strings.Lines(string(b)) {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || (rest[0] != ' ' && rest[0] != '{') {
+			continue
+		}
+		f := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
+		if len(f) == 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(f[0], 64)
+		if err != nil {
+			t.Fatalf("%s: %v", strings.TrimSpace(line), err)
+		}
+		sum += v
+	}
+	return sum
+}

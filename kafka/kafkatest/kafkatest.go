@@ -23,6 +23,14 @@ const Timeout = 20 * time.Second
 // brokers' addresses. The cluster is closed when the test ends.
 func Cluster(t testing.TB, topics map[string]int32) (addrs []string) {
 	t.Helper()
+	_, addrs = NewCluster(t, topics)
+	return addrs
+}
+
+// NewCluster is Cluster, also returning the cluster, for tests that
+// control its requests (kfake's ControlKey) or inject faults.
+func NewCluster(t testing.TB, topics map[string]int32) (*kfake.Cluster, []string) {
+	t.Helper()
 	opts := []kfake.Opt{kfake.NumBrokers(1)}
 	for _, name := range slices.Sorted(maps.Keys(topics)) {
 		n := topics[name]
@@ -36,7 +44,7 @@ func Cluster(t testing.TB, topics map[string]int32) (addrs []string) {
 		t.Fatalf("kafkatest: starting kfake: %v", err)
 	}
 	t.Cleanup(c.Close)
-	return c.ListenAddrs()
+	return c, c.ListenAddrs()
 }
 
 // Client returns a kgo client for addrs with opts added, closed when the
