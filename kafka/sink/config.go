@@ -15,7 +15,6 @@ import (
 const (
 	DefaultMaxBatch           = 1000
 	DefaultMaxBatchBytes      = 8 << 20
-	DefaultLinger             = 5 * time.Millisecond
 	DefaultPollInterval       = 100 * time.Millisecond
 	DefaultRetryBackoff       = 100 * time.Millisecond
 	DefaultMaxRetryBackoff    = 5 * time.Second
@@ -64,8 +63,12 @@ type Config struct {
 	MaxBatchBytes int
 
 	// Linger is how long the sink waits for more alerts before it starts a
-	// transaction that would not be full. Zero means DefaultLinger; a
-	// negative Linger does not wait.
+	// transaction that would not be full. Zero or negative (the default)
+	// does not wait: woken once per commit of the node, the sink already
+	// takes a commit's alerts in one transaction, and waiting only adds
+	// latency (BenchmarkKafkaLatency: p50 about 5 ms without, 7 to 10 ms
+	// with 1 to 5 ms). A positive Linger gathers the alerts of several
+	// commits into fewer transactions.
 	Linger time.Duration
 
 	// PollInterval is how often the sink looks at the alert log when no
@@ -154,12 +157,7 @@ func (c Config) withDefaults() Config {
 	if c.MaxBatchBytes == 0 {
 		c.MaxBatchBytes = DefaultMaxBatchBytes
 	}
-	switch {
-	case c.Linger == 0:
-		c.Linger = DefaultLinger
-	case c.Linger < 0:
-		c.Linger = 0
-	}
+	c.Linger = max(c.Linger, 0)
 	if c.PollInterval == 0 {
 		c.PollInterval = DefaultPollInterval
 	}
