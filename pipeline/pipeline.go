@@ -88,6 +88,11 @@ type Config struct {
 	DefaultWithin  time.Duration
 	Decoder        event.DecoderOptions
 	Version        func(name string) int
+	// NewDecoder, if set, makes the decoder of record values (a protobuf or
+	// Avro one, say) in place of the JSON decoder, for the engine's schema
+	// and the Decoder options completed by the pipeline. It is called again
+	// whenever a pattern change rebuilds the engine.
+	NewDecoder func(schema *event.Schema, opts event.DecoderOptions) Decoder
 	// Retiring lists replaced pattern versions still finishing their open
 	// partial matches (see engine.Retiring). The pipeline drops each one
 	// once the store holds no state of it, and reports it to OnRetired.
@@ -149,6 +154,15 @@ type PartitionStats struct {
 	Lag       int64  // records behind the partition's end; -1 unknown
 }
 
+// Decoder turns a record's value into an event: its type, time and id
+// (ev.Type, ev.Time, ev.ID) and the attributes the patterns use, in the
+// schema's slots (ev.Fields). An error makes the record a dead letter with
+// the error's text as the reason; Decode must not keep value. event.Decoder
+// (JSON) is the default.
+type Decoder interface {
+	Decode(value []byte, ev *event.Event) error
+}
+
 // DeadLetterSink receives invalid and late records beside the store.
 type DeadLetterSink interface {
 	Add(p Partition, offset uint64, reason string, key, value []byte)
@@ -163,7 +177,7 @@ const DefaultMaxBuffered = 100_000
 type Pipeline struct {
 	cfg   Config
 	eng   *engine.Engine
-	dec   *event.Decoder
+	dec   Decoder
 	store *checkpoint.Store
 
 	in        Input
@@ -312,7 +326,11 @@ func (p *Pipeline) build() error {
 	if cfg.RecordTime {
 		opts.Now = func() int64 { return p.cur.rec.Time }
 	}
-	p.dec = event.NewDecoder(p.eng.Schema(), opts)
+	if cfg.NewDecoder != nil {
+		p.dec = cfg.NewDecoder(p.eng.Schema(), opts)
+	} else {
+		p.dec = event.NewDecoder(p.eng.Schema(), opts)
+	}
 	p.keySlot = -1
 	if cfg.KeyField != "" {
 		if slot, ok := p.eng.Schema().Lookup(cfg.KeyField); ok {
