@@ -49,7 +49,7 @@ func (a *admin) GetStatus(context.Context, *connect.Request[motifv1.GetStatusReq
 	c := st.Counters
 	res := &motifv1.GetStatusResponse{
 		NodeId: st.ID, ServerVersion: a.s.opts.Version, StartedAt: timestamppb.New(a.s.started),
-		LastAlertSeq: c.LastAlertSeq,
+		LastAlertSeq: c.LastAlertSeq, InputHeld: c.Held,
 		Counters: &motifv1.Counters{
 			EventsIn: c.Events, EventsLate: c.Late, EventsInvalid: c.Invalid, EventsDuplicate: c.Duplicates,
 			EventsRejected: c.Rejected, EventsPublished: c.Published,
@@ -63,7 +63,7 @@ func (a *admin) GetStatus(context.Context, *connect.Request[motifv1.GetStatusReq
 	now := time.Now()
 	for _, p := range st.Partitions {
 		m := &motifv1.PartitionStatus{Source: p.Source, Partition: p.Partition, CommittedOffset: p.Offset,
-			EndOffset: p.End, Lag: p.Lag(), Watermark: eventTime(p.Watermark), Idle: p.Idle}
+			EndOffset: p.End, Lag: p.Lag(), Watermark: eventTime(p.Watermark), Idle: p.Idle, Paused: p.Paused}
 		if m.Watermark != nil {
 			m.WatermarkLag = durationpb.New(now.Sub(time.Unix(0, p.Watermark)))
 		}

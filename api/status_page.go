@@ -18,10 +18,10 @@ var statusTmpl = template.Must(template.New("status").Funcs(template.FuncMap{
 <style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1.5em}
 td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}th{background:#f4f4f4}</style></head>
 <body><h1>Motif node {{.ID}}</h1>
-<p>{{if .Running}}matching{{else}}<b>not running</b>{{end}} · last alert seq {{.Counters.LastAlertSeq}} · <a href="/metrics">metrics</a></p>
+<p>{{if .Running}}matching{{else}}<b>not running</b>{{end}}{{if .Counters.Held}} · <b>input held back: the alert sink is behind</b>{{end}} · last alert seq {{.Counters.LastAlertSeq}} · <a href="/metrics">metrics</a></p>
 <h2>Partitions</h2>
-<table><tr><th>source</th><th>partition</th><th>offset</th><th>end</th><th>lag</th><th>watermark</th></tr>
-{{range .Partitions}}<tr><td>{{.Source}}</td><td>{{.Partition}}</td><td>{{.Offset}}</td><td>{{.End}}</td><td>{{.Lag}}</td><td>{{evtime .Watermark}}</td></tr>{{end}}
+<table><tr><th>source</th><th>partition</th><th>offset</th><th>end</th><th>lag</th><th>watermark</th><th>idle</th><th>paused</th></tr>
+{{range .Partitions}}<tr><td>{{.Source}}</td><td>{{.Partition}}</td><td>{{.Offset}}</td><td>{{.End}}</td><td>{{.Lag}}</td><td>{{evtime .Watermark}}</td><td>{{if .Idle}}yes{{else}}no{{end}}</td><td>{{if .Paused}}yes{{else}}no{{end}}</td></tr>{{end}}
 </table>
 <h2>Patterns</h2>
 <table><tr><th>name</th><th>version</th><th>state</th><th>partial matches</th><th>state bytes</th></tr>

@@ -90,15 +90,14 @@ func printStatus(w io.Writer, st *motifv1.GetStatusResponse) {
 		}
 		fmt.Fprintf(tw, "last failure:\t%s at %s: %s\n", what, timeText(f.GetFailedAt()), f.GetError())
 	}
+	if st.GetInputHeld() {
+		fmt.Fprintln(tw, "input:\theld back: the alert sink is behind")
+	}
 	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "SOURCE\tPARTITION\tCOMMITTED\tEND\tLAG\tWATERMARK\tIDLE")
+	fmt.Fprintln(tw, "SOURCE\tPARTITION\tCOMMITTED\tEND\tLAG\tWATERMARK\tIDLE\tPAUSED")
 	for _, p := range st.GetPartitions() {
-		idle := "no"
-		if p.GetIdle() {
-			idle = "yes"
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\n", p.GetSource(), p.GetPartition(), p.GetCommittedOffset(),
-			p.GetEndOffset(), p.GetLag(), timeText(p.GetWatermark()), idle)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", p.GetSource(), p.GetPartition(), p.GetCommittedOffset(),
+			p.GetEndOffset(), p.GetLag(), timeText(p.GetWatermark()), yesNo(p.GetIdle()), yesNo(p.GetPaused()))
 	}
 	fmt.Fprintln(tw)
 	if len(st.GetPatterns()) == 0 {
@@ -135,4 +134,11 @@ func checkpointText(cp *motifv1.Checkpoint) string {
 		s += ", labels " + strings.Join(labels, ",")
 	}
 	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }

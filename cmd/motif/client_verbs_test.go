@@ -278,8 +278,8 @@ events:       0 in, 0 late, 0 invalid; published 0, 0 rejected, 0 duplicate
 alerts:       0, last seq 0, 0 suppressed, 0 partial matches timed out
 checkpoints:  0 taken, 0 failed, last none
 
-SOURCE  PARTITION  COMMITTED  END  LAG  WATERMARK  IDLE
-log     0          0          0    0    -          yes
+SOURCE  PARTITION  COMMITTED  END  LAG  WATERMARK  IDLE  PAUSED
+log     0          0          0    0    -          yes   no
 
 no patterns
 `, "")
@@ -299,8 +299,8 @@ events:       4 in, 0 late, 0 invalid; published 4, 1 rejected, 0 duplicate
 alerts:       4, last seq 4, 0 suppressed, 0 partial matches timed out
 checkpoints:  0 taken, 0 failed, last none
 
-SOURCE  PARTITION  COMMITTED  END  LAG  WATERMARK             IDLE
-log     0          4          4    0    2026-01-01T00:00:04Z  yes
+SOURCE  PARTITION  COMMITTED  END  LAG  WATERMARK             IDLE  PAUSED
+log     0          4          4    0    2026-01-01T00:00:04Z  yes   no
 
 PATTERN  VERSION  STATE   ALERTS  SUPPRESSED  PARTIAL MATCHES  STATE BYTES
 probe    v1       active  2       0           0                0

@@ -83,7 +83,10 @@ type GetStatusResponse struct {
 	// The node's counters since its process started.
 	Counters *Counters `protobuf:"bytes,8,opt,name=counters,proto3" json:"counters,omitempty"`
 	// The highest sequence number in the alert log; 0 when it is empty.
-	LastAlertSeq  uint64 `protobuf:"varint,9,opt,name=last_alert_seq,json=lastAlertSeq,proto3" json:"last_alert_seq,omitempty"`
+	LastAlertSeq uint64 `protobuf:"varint,9,opt,name=last_alert_seq,json=lastAlertSeq,proto3" json:"last_alert_seq,omitempty"`
+	// Whether matching's input is held back now because the alert sink (the
+	// relay to a Kafka alert topic) is too far behind.
+	InputHeld     bool `protobuf:"varint,10,opt,name=input_held,json=inputHeld,proto3" json:"input_held,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -181,6 +184,13 @@ func (x *GetStatusResponse) GetLastAlertSeq() uint64 {
 	return 0
 }
 
+func (x *GetStatusResponse) GetInputHeld() bool {
+	if x != nil {
+		return x.InputHeld
+	}
+	return false
+}
+
 // PartitionStatus is the progress of the node through one source partition.
 type PartitionStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -204,7 +214,10 @@ type PartitionStatus struct {
 	WatermarkLag *durationpb.Duration `protobuf:"bytes,7,opt,name=watermark_lag,json=watermarkLag,proto3" json:"watermark_lag,omitempty"`
 	// Whether the partition is idle: matching has read every record appended
 	// to it (lag 0).
-	Idle          bool `protobuf:"varint,8,opt,name=idle,proto3" json:"idle,omitempty"`
+	Idle bool `protobuf:"varint,8,opt,name=idle,proto3" json:"idle,omitempty"`
+	// Whether fetching from the partition is paused: its event time runs ahead
+	// of the other partitions, or the input is held (input_held).
+	Paused        bool `protobuf:"varint,9,opt,name=paused,proto3" json:"paused,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -291,6 +304,13 @@ func (x *PartitionStatus) GetWatermarkLag() *durationpb.Duration {
 func (x *PartitionStatus) GetIdle() bool {
 	if x != nil {
 		return x.Idle
+	}
+	return false
+}
+
+func (x *PartitionStatus) GetPaused() bool {
+	if x != nil {
+		return x.Paused
 	}
 	return false
 }
@@ -1065,7 +1085,7 @@ var File_motif_v1_admin_service_proto protoreflect.FileDescriptor
 const file_motif_v1_admin_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1cmotif/v1/admin_service.proto\x12\bmotif.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1emotif/v1/pattern_service.proto\"\x12\n" +
-	"\x10GetStatusRequest\"\xe8\x03\n" +
+	"\x10GetStatusRequest\"\x87\x04\n" +
 	"\x11GetStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12%\n" +
 	"\x0eserver_version\x18\x02 \x01(\tR\rserverVersion\x129\n" +
@@ -1078,7 +1098,10 @@ const file_motif_v1_admin_service_proto_rawDesc = "" +
 	"\x17last_checkpoint_failure\x18\x06 \x01(\v2\x1b.motif.v1.CheckpointFailureR\x15lastCheckpointFailure\x123\n" +
 	"\bpatterns\x18\a \x03(\v2\x17.motif.v1.PatternStatusR\bpatterns\x12.\n" +
 	"\bcounters\x18\b \x01(\v2\x12.motif.v1.CountersR\bcounters\x12$\n" +
-	"\x0elast_alert_seq\x18\t \x01(\x04R\flastAlertSeq\"\xb1\x02\n" +
+	"\x0elast_alert_seq\x18\t \x01(\x04R\flastAlertSeq\x12\x1d\n" +
+	"\n" +
+	"input_held\x18\n" +
+	" \x01(\bR\tinputHeld\"\xc9\x02\n" +
 	"\x0fPartitionStatus\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\rR\tpartition\x12)\n" +
@@ -1088,7 +1111,8 @@ const file_motif_v1_admin_service_proto_rawDesc = "" +
 	"\x03lag\x18\x05 \x01(\x04R\x03lag\x128\n" +
 	"\twatermark\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\twatermark\x12>\n" +
 	"\rwatermark_lag\x18\a \x01(\v2\x19.google.protobuf.DurationR\fwatermarkLag\x12\x12\n" +
-	"\x04idle\x18\b \x01(\bR\x04idle\"\xfa\x01\n" +
+	"\x04idle\x18\b \x01(\bR\x04idle\x12\x16\n" +
+	"\x06paused\x18\t \x01(\bR\x06paused\"\xfa\x01\n" +
 	"\rPatternStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\rR\aversion\x12,\n" +
