@@ -1,0 +1,5 @@
+package raftstate
+
+import "github.com/motifcep/motif/internal/golden"
+
+var _ = golden.Update
