@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -50,21 +51,20 @@ func (a *alerts) SubscribeAlerts(ctx context.Context, req *connect.Request[motif
 	defer a.s.subscribers.Add(-1)
 	w, _ := ctx.Value(batchWriterKey{}).(*batchWriter)
 	err := a.s.node.Subscribe(ctx, cur, filter(req.Msg.GetFilter()), func(batch []node.Alert) error {
-		// The messages of a batch leave together: one flush, not one each.
+		// The messages of a batch leave together: one write, not one each.
 		w.hold()
-		defer w.release()
 		for _, al := range batch {
 			// The response is shared by every subscriber, and so are its
 			// wire bytes (see wireCodec).
 			r, err := a.s.converted.get(al)
-			if err != nil {
-				return err
+			if err == nil {
+				err = stream.Send(r.msg)
 			}
-			if err := stream.Send(r.msg); err != nil {
-				return err
+			if err != nil {
+				return errors.Join(err, w.release())
 			}
 		}
-		return nil
+		return w.release()
 	})
 	if ctx.Err() != nil {
 		return nil // the client went away
@@ -102,31 +102,37 @@ type alertCache struct {
 }
 
 type cachedAlert struct {
-	msg  *motifv1.SubscribeAlertsResponse
-	once sync.Once
-	wire []byte // msg in the protobuf binary format, made once
-	err  error
+	seq   uint64
+	ready chan struct{} // closed once msg and err are set
+	msg   *motifv1.SubscribeAlertsResponse
+	err   error
+	once  sync.Once
+	wire  []byte // msg in the protobuf binary format, made once
+	wErr  error
 }
 
 const alertCacheSize = 4096
 
+// get returns the response of al. Subscribers woken together ask for the
+// same alerts at once: the first converts it, the others wait for it.
 func (c *alertCache) get(al node.Alert) (*cachedAlert, error) {
 	i := al.Seq % alertCacheSize
 	c.mu.Lock()
-	if r := c.slots[i]; r != nil && r.msg.GetSeq() == al.Seq {
+	if r := c.slots[i]; r != nil && r.seq == al.Seq {
 		c.mu.Unlock()
-		return r, nil
+		<-r.ready
+		return r, r.err
 	}
-	c.mu.Unlock()
-	m, err := alertMsg(al.JSON)
-	if err != nil {
-		return nil, err
-	}
-	r := &cachedAlert{msg: &motifv1.SubscribeAlertsResponse{Seq: al.Seq, Alert: m}}
-	c.mu.Lock()
+	r := &cachedAlert{seq: al.Seq, ready: make(chan struct{})}
 	c.slots[i] = r
 	c.mu.Unlock()
-	return r, nil
+	m, err := alertMsg(al.JSON)
+	if err == nil {
+		r.msg = &motifv1.SubscribeAlertsResponse{Seq: al.Seq, Alert: m}
+	}
+	r.err = err
+	close(r.ready)
+	return r, err
 }
 
 // wire returns the binary form of r if it is a cached response, nil if not.
@@ -134,11 +140,19 @@ func (c *alertCache) wire(r *motifv1.SubscribeAlertsResponse) ([]byte, error) {
 	c.mu.Lock()
 	ca := c.slots[r.GetSeq()%alertCacheSize]
 	c.mu.Unlock()
-	if ca == nil || ca.msg != r {
+	if ca == nil || ca.seq != r.GetSeq() {
 		return nil, nil
 	}
-	ca.once.Do(func() { ca.wire, ca.err = proto.Marshal(r) })
-	return ca.wire, ca.err
+	select {
+	case <-ca.ready:
+	default:
+		return nil, nil // a newer entry for the same alert, still converting
+	}
+	if ca.msg != r {
+		return nil, nil
+	}
+	ca.once.Do(func() { ca.wire, ca.wErr = proto.Marshal(r) })
+	return ca.wire, ca.wErr
 }
 
 // wireCodec is the protobuf binary codec, with the subscribe responses of
@@ -215,15 +229,27 @@ func alertMsg(js []byte) (*motifv1.Alert, error) {
 	return m, nil
 }
 
-// batchWriter lets a streaming handler hold back the flush that follows
-// each message it sends, so that the messages of a batch go out in as few
-// writes as their size needs instead of one write (and one system call on
-// each side) per message. Only the handler's goroutine uses it.
+// batchWriter lets a streaming handler hold back what it sends, so that
+// the messages of a batch go out together: one write to the connection
+// (cut into as few frames as their size needs) and one flush, instead of a
+// write, a flush and the system calls on each side for every message, or
+// for every 4 KiB the HTTP/2 server buffers. Only the handler's goroutine
+// uses it.
 type batchWriter struct {
 	http.ResponseWriter
 	holding bool
-	held    bool // a flush was held back
+	held    bool    // a flush was held back
+	buf     *[]byte // written while holding, from batchBufs
+	err     error   // of a held write
 }
+
+// batchWriteBytes is how much a batchWriter holds back at most: then it
+// writes what it has, so one batch of large alerts needs no more memory.
+const batchWriteBytes = 64 << 10
+
+// batchBufs are the buffers of the batchWriters holding a batch: only the
+// subscribers sending at the moment need one.
+var batchBufs = sync.Pool{New: func() any { b := make([]byte, 0, batchWriteBytes); return &b }}
 
 type batchWriterKey struct{}
 
@@ -234,6 +260,34 @@ func batchFlushes(h http.Handler) http.Handler {
 		bw := &batchWriter{ResponseWriter: w}
 		h.ServeHTTP(bw, r.WithContext(context.WithValue(r.Context(), batchWriterKey{}, bw)))
 	})
+}
+
+func (w *batchWriter) Write(p []byte) (int, error) {
+	if !w.holding {
+		return w.ResponseWriter.Write(p)
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	if w.buf == nil {
+		w.buf = batchBufs.Get().(*[]byte)
+	}
+	*w.buf = append(*w.buf, p...)
+	if len(*w.buf) >= batchWriteBytes {
+		w.writeHeld()
+	}
+	return len(p), w.err
+}
+
+// writeHeld writes what was held back.
+func (w *batchWriter) writeHeld() {
+	if w.buf == nil || len(*w.buf) == 0 {
+		return
+	}
+	if w.err == nil {
+		_, w.err = w.ResponseWriter.Write(*w.buf)
+	}
+	*w.buf = (*w.buf)[:0]
 }
 
 func (w *batchWriter) Flush() {
@@ -249,21 +303,32 @@ func (w *batchWriter) Flush() {
 // Unwrap serves http.ResponseController.
 func (w *batchWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// hold holds back flushes until release; a nil w does nothing.
+// hold holds back writes and flushes until release; a nil w does nothing.
 func (w *batchWriter) hold() {
 	if w != nil {
 		w.holding = true
 	}
 }
 
-// release makes the flush held back since hold, if any.
-func (w *batchWriter) release() {
+// release writes what was held back since hold, makes the flush held back,
+// if any, and returns the error of a write. A nil w does nothing.
+func (w *batchWriter) release() error {
 	if w == nil {
-		return
+		return nil
+	}
+	w.writeHeld()
+	if w.buf != nil {
+		if cap(*w.buf) <= 4*batchWriteBytes {
+			batchBufs.Put(w.buf)
+		}
+		w.buf = nil
 	}
 	w.holding = false
 	if w.held {
 		w.held = false
 		w.Flush()
 	}
+	err := w.err
+	w.err = nil
+	return err
 }

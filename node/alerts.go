@@ -25,7 +25,8 @@ type Filter struct {
 }
 
 // Alert is an alert of the alert log: its sequence number and its JSON
-// object (language.md §4, without seq).
+// object (language.md §4, without seq). JSON may be shared with other
+// readers of the alert: it must not be modified.
 type Alert struct {
 	Seq  uint64
 	JSON []byte
@@ -40,27 +41,51 @@ func (a Alert) WithSeq() []byte {
 	return append(b, a.JSON[1:]...)
 }
 
+// all reports whether f passes every alert.
+func (f *Filter) all() bool {
+	return len(f.Patterns) == 0 && f.MinSeverity == pattern.SeverityUnset
+}
+
 func (f *Filter) match(js []byte) bool {
-	if len(f.Patterns) == 0 && f.MinSeverity == pattern.SeverityUnset {
+	if f.all() {
 		return true
 	}
+	m := parseMeta(js)
+	return f.matchMeta(&m)
+}
+
+func (f *Filter) matchMeta(m *alertMeta) bool {
+	if !m.valid {
+		return false
+	}
+	if len(f.Patterns) > 0 && !slices.Contains(f.Patterns, m.pattern) {
+		return false
+	}
+	if f.MinSeverity != pattern.SeverityUnset && (!m.severityOK || m.severity < f.MinSeverity) {
+		return false
+	}
+	return true
+}
+
+// alertMeta is what filters look at in an alert.
+type alertMeta struct {
+	valid      bool // its JSON parsed
+	pattern    string
+	severity   pattern.Severity
+	severityOK bool // a known severity
+}
+
+func parseMeta(js []byte) alertMeta {
 	var a struct {
 		Pattern  string `json:"pattern"`
 		Severity string `json:"severity"`
 	}
 	if json.Unmarshal(js, &a) != nil {
-		return false
+		return alertMeta{}
 	}
-	if len(f.Patterns) > 0 && !slices.Contains(f.Patterns, a.Pattern) {
-		return false
-	}
-	if f.MinSeverity != pattern.SeverityUnset {
-		s, ok := pattern.ParseSeverity(a.Severity)
-		if !ok || s < f.MinSeverity {
-			return false
-		}
-	}
-	return true
+	m := alertMeta{valid: true, pattern: a.Pattern}
+	m.severity, m.severityOK = pattern.ParseSeverity(a.Severity)
+	return m
 }
 
 // subscribeChunk bounds the alerts read from the log at a time: they are
@@ -78,21 +103,14 @@ func (n *Node) Alerts(c Cursor, f Filter, limit int) ([]Alert, uint64, error) {
 	}
 	var out []Alert
 	for len(out) < limit {
-		chunk, err := n.readAlerts(after, min(subscribeChunk, 4*limit))
+		var read int
+		var err error
+		out, after, read, err = n.read(after, &f, min(subscribeChunk, 4*limit), limit-len(out), out)
 		if err != nil {
 			return nil, 0, err
 		}
-		if len(chunk) == 0 {
+		if read == 0 {
 			break
-		}
-		for _, a := range chunk {
-			after = a.Seq
-			if f.match(a.JSON) {
-				out = append(out, a)
-				if len(out) == limit {
-					break
-				}
-			}
 		}
 	}
 	return out, after, nil
@@ -115,13 +133,28 @@ func (n *Node) checkCursor(after uint64) error {
 	return nil
 }
 
-func (n *Node) readAlerts(after uint64, max int) ([]Alert, error) {
-	var out []Alert
-	err := n.store.Alerts(after+1, func(seq uint64, payload []byte) bool {
-		out = append(out, Alert{seq, slices.Clone(payload)})
-		return len(out) < max
+// read appends to buf the alerts after the cursor that pass f, looking at
+// up to max alerts of the log and stopping once want of them passed. It
+// returns buf, the sequence number of the last alert it looked at (after
+// if none) and how many it looked at. Caught-up readers find the alerts in
+// the tail, shared. Others, and those past the tail (alerts committed, not
+// yet added to it), read the store and copy the alerts out, so that a slow
+// reader holds no store iterator open.
+func (n *Node) read(after uint64, f *Filter, max, want int, buf []Alert) ([]Alert, uint64, int, error) {
+	end := len(buf) + want
+	buf, last, read, ok := n.tail.read(after, f, max, want, buf)
+	if ok && (read == max || len(buf) == end || n.store.LastAlertSeq() <= last) {
+		return buf, last, read, nil
+	}
+	all := f.all()
+	err := n.store.Alerts(last+1, func(seq uint64, payload []byte) bool {
+		last, read = seq, read+1
+		if all || f.match(payload) {
+			buf = append(buf, Alert{seq, slices.Clone(payload)})
+		}
+		return read < max && len(buf) < end
 	})
-	return out, err
+	return buf, last, read, err
 }
 
 // Subscribe calls fn with the alerts after the cursor that pass the filter,
@@ -138,21 +171,19 @@ func (n *Node) Subscribe(ctx context.Context, c Cursor, f Filter, fn func([]Aler
 	} else if err := n.checkCursor(after); err != nil {
 		return err
 	}
+	var buf []Alert // reused: fn must not keep the slice
 	stopped := false
 	for {
 		// Take the signal before reading, so a commit in between is not missed.
 		signal := n.commitSignal()
-		chunk, err := n.readAlerts(after, subscribeChunk)
+		var read int
+		var err error
+		buf, after, read, err = n.read(after, &f, subscribeChunk, subscribeChunk, buf[:0])
 		if err != nil {
 			return err
 		}
-		read := len(chunk)
-		if read > 0 {
-			after = chunk[read-1].Seq
-		}
-		chunk = slices.DeleteFunc(chunk, func(a Alert) bool { return !f.match(a.JSON) })
-		if len(chunk) > 0 {
-			if err := fn(chunk); err != nil {
+		if len(buf) > 0 {
+			if err := fn(buf); err != nil {
 				return err
 			}
 		}

@@ -91,6 +91,8 @@ type Node struct {
 	running  atomic.Bool
 	stopped  chan struct{}
 
+	tail alertTail // the newest alerts, for subscribers (tail.go)
+
 	published, rejected, duplicates atomic.Uint64
 	retentionFailures               atomic.Uint64
 }
@@ -130,6 +132,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, store: store, commits: make(chan struct{}), stopped: make(chan struct{})}
+	n.tail.reset(store.LastAlertSeq())
 	if err := n.init(); err != nil {
 		store.Close()
 		return nil, err
@@ -229,6 +232,7 @@ func (n *Node) retention(ctx context.Context) {
 			n.retentionFailures.Add(1)
 			n.cfg.Logger.Error("retention failed", "err", err)
 		}
+		n.trimTail() // what retention removed is gone from the tail too
 	}
 }
 
@@ -244,6 +248,9 @@ func (n *Node) Store() *checkpoint.Store { return n.store }
 func (n *Node) committed() {
 	n.commitMu.Lock()
 	if seq := n.store.LastAlertSeq(); seq != n.woken || !n.running.Load() {
+		if err := n.tail.fill(n.store, seq); err != nil {
+			n.cfg.Logger.Warn("cannot keep the newest alerts in memory: subscribers read them from the store", "err", err)
+		}
 		n.woken = seq
 		close(n.commits)
 		n.commits = make(chan struct{})
@@ -363,8 +370,12 @@ func (n *Node) Delete(ctx context.Context, name string) error {
 // install makes next the catalog: stored first, then matched. Called with
 // applyMu held.
 func (n *Node) install(ctx context.Context, next *catalog) error {
-	if !n.running.Load() {
+	select {
+	case <-n.stopped:
 		return ErrNotRunning
+	default:
+		// Not started yet is fine: the change waits for Run (motif serve
+		// applies --patterns as Run starts).
 	}
 	pats, val, err := n.compile(next)
 	if err != nil {
@@ -377,7 +388,24 @@ func (n *Node) install(ctx context.Context, next *catalog) error {
 	}
 	n.cat, n.val = next, val
 	n.mu.Unlock()
-	return n.pipe.SetPatterns(ctx, pats)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-n.stopped:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err = n.pipe.SetPatterns(ctx, pats)
+	select {
+	case <-n.stopped:
+		if err != nil {
+			return ErrNotRunning
+		}
+	default:
+	}
+	return err
 }
 
 // compile turns a catalog into what the pipeline matches and what
