@@ -1,0 +1,5 @@
+package statebench
+
+import "github.com/motifcep/motif/internal/golden"
+
+var _ = golden.Update
