@@ -31,18 +31,7 @@ func TestKafkaKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the motif binary")
 	}
-	bin := buildMotif(t)
-	work := t.TempDir()
-	patternsFile := filepath.Join(work, "fraud.motif")
-	if err := os.WriteFile(patternsFile, []byte(workload.FraudPatterns), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	lines, tick := fraudInput(t, fraudEvents, fraudKeys, fraudSeed)
-	eventsFile := filepath.Join(work, "events.ndjson")
-	if err := os.WriteFile(eventsFile, joinLines(append(lines[:len(lines):len(lines)], tick)...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	want := motifReplay(t, bin, patternsFile, eventsFile)
+	bin, work, patternsFile, lines, tick, want := fraudReplayed(t)
 
 	const parts = 4
 	addrs := kafkatest.Cluster(t, map[string]int32{"events": parts, "alerts": 3, "dead": 1})
@@ -216,18 +205,7 @@ func TestKafkaSlowAlertTopic(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the motif binary")
 	}
-	bin := buildMotif(t)
-	work := t.TempDir()
-	patternsFile := filepath.Join(work, "fraud.motif")
-	if err := os.WriteFile(patternsFile, []byte(workload.FraudPatterns), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	lines, tick := fraudInput(t, fraudEvents, fraudKeys, fraudSeed)
-	eventsFile := filepath.Join(work, "events.ndjson")
-	if err := os.WriteFile(eventsFile, joinLines(append(lines[:len(lines):len(lines)], tick)...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	want := motifReplay(t, bin, patternsFile, eventsFile)
+	bin, work, patternsFile, lines, tick, want := fraudReplayed(t)
 	const maxLag = 10
 	if len(want) < 5*maxLag {
 		t.Fatalf("replay finds %d alerts: too few to fill the bound several times", len(want))
@@ -357,4 +335,23 @@ func metricSum(t *testing.T, url, name string) float64 {
 		sum += v
 	}
 	return sum
+}
+
+// fraudReplayed builds the motif binary, writes the fraud patterns and the
+// e2e fraud events (with a closing tick) into a work directory, and returns
+// them with `motif replay`'s alerts over them.
+func fraudReplayed(t *testing.T) (bin, work, patternsFile string, lines [][]byte, tick []byte, want []string) {
+	t.Helper()
+	bin = buildMotif(t)
+	work = t.TempDir()
+	patternsFile = filepath.Join(work, "fraud.motif")
+	if err := os.WriteFile(patternsFile, []byte(workload.FraudPatterns), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lines, tick = fraudInput(t, fraudEvents, fraudKeys, fraudSeed)
+	eventsFile := filepath.Join(work, "events.ndjson")
+	if err := os.WriteFile(eventsFile, joinLines(append(lines[:len(lines):len(lines)], tick)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return bin, work, patternsFile, lines, tick, motifReplay(t, bin, patternsFile, eventsFile)
 }
