@@ -38,7 +38,10 @@ import (
 //	MOTIF_BENCH_BIG=1 go test ./internal/statebench -run '^$' -bench RestartAfterKill -benchtime 3x -timeout 1h
 //
 // MOTIF_BENCH_KEYS=N sets the keys, MOTIF_BENCH_NOTE the bytes of each
-// note (default 1000).
+// note (default 1000). The same gigabyte over ten million small states,
+// where a start reads ten million timers:
+//
+//	MOTIF_BENCH_KEYS=10000000 MOTIF_BENCH_NOTE=32 go test ./internal/statebench -run '^$' -bench RestartAfterKill -benchtime 3x -timeout 1h
 func BenchmarkRestartAfterKill(b *testing.B) {
 	keys := uint64(benchKeys(b, 1_000_000))
 	ev := Events{NoteBytes: envInt(b, "MOTIF_BENCH_NOTE", 1000), Seed: 3}
