@@ -79,21 +79,7 @@ func latencyRun(b *testing.B, rate int, d time.Duration, sinkID string) []time.D
 		b.Fatal(err)
 	}
 	defer s.Close()
-	wake := make(chan struct{}, 1)
-	go func() { // as motif serve wakes its sink
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-n.AlertsCommitted():
-			}
-			select {
-			case wake <- struct{}{}:
-			default:
-			}
-		}
-	}()
-	go s.Run(ctx, wake)
+	go s.Run(ctx, n.AlertSignals(ctx)) // as motif serve runs its sink
 
 	// The consumer of the alert topic.
 	var mu sync.Mutex

@@ -215,8 +215,8 @@ type Source struct {
 	rec     Record          // reused for every callback
 
 	closed   atomic.Bool
-	stop     chan struct{} // closed by Close: ends refreshEnds
-	refreshd chan struct{} // closed when refreshEnds has returned
+	stop     context.CancelFunc // called by Close: ends refreshEnds
+	refreshd chan struct{}      // closed when refreshEnds has returned
 }
 
 // partition is the state of one assigned partition.
@@ -289,8 +289,10 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka: source client: %w", err)
 	}
-	s.stop, s.refreshd = make(chan struct{}), make(chan struct{})
-	go s.refreshEnds()
+	var stopCtx context.Context
+	stopCtx, s.stop = context.WithCancel(context.Background())
+	s.refreshd = make(chan struct{})
+	go s.refreshEnds(stopCtx)
 	return s, nil
 }
 
@@ -301,14 +303,14 @@ const endsEvery = time.Second
 // until Close: fetches report a partition's end, and a paused partition
 // is not fetched, so without this its lag would stay where the pause found
 // it while records pile up behind it.
-func (s *Source) refreshEnds() {
+func (s *Source) refreshEnds(stop context.Context) {
 	defer close(s.refreshd)
 	tick := time.NewTicker(endsEvery)
 	defer tick.Stop()
 	adm := kadm.NewClient(s.cl)
 	for {
 		select {
-		case <-s.stop:
+		case <-stop.Done():
 			return
 		case <-tick.C:
 		}
@@ -321,14 +323,7 @@ func (s *Source) refreshEnds() {
 		if len(topics) == 0 {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), endsEvery)
-		go func() {
-			select {
-			case <-s.stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
+		ctx, cancel := context.WithTimeout(stop, endsEvery)
 		ends, err := adm.ListEndOffsets(ctx, topics...)
 		cancel()
 		if err != nil {
@@ -553,7 +548,7 @@ func (s *Source) Close() {
 	if s.closed.Swap(true) {
 		return
 	}
-	close(s.stop)
+	s.stop()
 	<-s.refreshd
 	s.cl.Close()
 }

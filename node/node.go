@@ -258,10 +258,29 @@ func (n *Node) committed() {
 	n.commitMu.Unlock()
 }
 
-// AlertsCommitted returns a channel closed at the next commit that adds
-// alerts to the alert log (take it before reading the log, so that a commit
-// in between is not missed).
-func (n *Node) AlertsCommitted() <-chan struct{} { return n.commitSignal() }
+// AlertSignals returns a channel that receives a value after commits that
+// add alerts to the alert log, until ctx is done: signals coalesce (one
+// waits at most), and a reader that reads the log after each one misses
+// nothing. The alert sink wakes on it.
+func (n *Node) AlertSignals(ctx context.Context) <-chan struct{} {
+	out := make(chan struct{}, 1)
+	go func() {
+		next := n.commitSignal()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-next:
+			}
+			next = n.commitSignal() // before the signal: a commit after it is not missed
+			select {
+			case out <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return out
+}
 
 func (n *Node) commitSignal() <-chan struct{} {
 	n.commitMu.Lock()

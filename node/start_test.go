@@ -3,8 +3,11 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/motifcep/motif/internal/wait"
 )
 
 // A pattern change made before Run has started waits for it (motif serve
@@ -44,5 +47,28 @@ func TestApplyAroundRun(t *testing.T) {
 	}
 	if err := n.Delete(context.Background(), "probe"); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("Delete after Run ended: %v; want ErrNotRunning", err)
+	}
+}
+
+// AlertSignals signals after a commit that adds alerts, and a reader that
+// reads the log after each signal finds every alert.
+func TestAlertSignals(t *testing.T) {
+	n, _ := started(t, t.TempDir())
+	ctx := t.Context()
+	if _, _, err := n.Apply(ctx, []File{{"cards.motif", []byte(cardTesting)}}); err != nil {
+		t.Fatal(err)
+	}
+	sig := n.AlertSignals(ctx)
+	for i := range 3 {
+		card := fmt.Sprintf("c%d", i)
+		if _, err := n.Publish(ctx, [][]byte{auth(card+"a", card, 1, 10*i), auth(card+"b", card, 900, 10*i+1)}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-sig:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no signal after alert %d", i+1)
+		}
+		wait.For(t, "the alert in the log", func() bool { return n.Store().LastAlertSeq() >= uint64(i+1) })
 	}
 }

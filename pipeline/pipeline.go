@@ -420,13 +420,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		if _, err := p.control(ctx, ready); err != nil {
 			return err
 		}
-		if p.cfg.Hold != nil {
-			if held, err := p.hold(ctx); err != nil || held {
-				if err != nil {
-					return err
-				}
-				continue
-			}
+		if held, err := p.hold(ctx); err != nil {
+			return err
+		} else if held {
+			continue
 		}
 		n, err := p.readSome()
 		if err != nil {
@@ -482,6 +479,9 @@ const holdPoll = 20 * time.Millisecond
 // partitions active again, so the time held does not count as idleness
 // (their records waited in the input, unseen).
 func (p *Pipeline) hold(ctx context.Context) (bool, error) {
+	if p.cfg.Hold == nil {
+		return false, nil
+	}
 	if !p.cfg.Hold() {
 		if p.holding {
 			p.holding = false

@@ -102,7 +102,7 @@ func (k *kafkaSetup) configure(cfg *node.Config, o *serveOptions) {
 		// events wait in Kafka rather than turning into more alerts.
 		cfg.Hold = func() bool {
 			s := k.sink.Load()
-			return s != nil && s.Stats().Lag >= o.alertsMaxLag
+			return s != nil && s.Lag() >= o.alertsMaxLag
 		}
 	}
 	// Retention keeps every alert the sink has not delivered yet.
@@ -132,24 +132,10 @@ func (k *kafkaSetup) runSink(ctx context.Context, o *serveOptions, n *node.Node,
 		return nil, err
 	}
 	k.sink.Store(s)
-	wake := make(chan struct{}, 1)
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-n.AlertsCommitted():
-			}
-			select {
-			case wake <- struct{}{}:
-			default:
-			}
-		}
-	}()
 	done := make(chan error, 1)
 	go func() {
 		defer s.Close()
-		done <- s.Run(ctx, wake)
+		done <- s.Run(ctx, n.AlertSignals(ctx))
 	}()
 	log.Info("writing alerts to kafka", "topic", o.alertsTopic, "sink_id", id, "position", s.Position(), "exactly_once", !o.atLeastOnce)
 	return done, nil

@@ -125,13 +125,7 @@ func (s *badInputServer) status(t *testing.T) *motifv1.GetStatusResponse {
 // metric returns a sample of the server's /metrics (open without a token).
 func metric(t *testing.T, url, name string) string {
 	t.Helper()
-	res, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	for line := range strings.Lines(string(b)) {
+	for line := range strings.Lines(metricsText(t, url)) {
 		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			return strings.TrimSpace(v)
 		}
@@ -577,4 +571,19 @@ func TestOutOfRangeCursorAfterRetention(t *testing.T) {
 	if err != nil || m.GetSeq() != 3 || m.GetAlert().GetKey().GetStringValue() != "c" {
 		t.Fatalf("after the top: %v %v", m, err)
 	}
+}
+
+// metricsText returns the server's /metrics page.
+func metricsText(t *testing.T, url string) string {
+	t.Helper()
+	res, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"io"
 	"maps"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -309,17 +307,8 @@ func TestKafkaSlowAlertTopic(t *testing.T) {
 // server's /metrics (0 if none).
 func metricSum(t *testing.T, url, name string) float64 {
 	t.Helper()
-	res, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sum := 0.0
-	for line := range strings.Lines(string(b)) {
+	for line := range strings.Lines(metricsText(t, url)) {
 		rest, ok := strings.CutPrefix(line, name)
 		if !ok || (rest[0] != ' ' && rest[0] != '{') {
 			continue

@@ -12,6 +12,7 @@ import (
 
 	"github.com/motifcep/motif/checkpoint"
 	"github.com/motifcep/motif/client"
+	"github.com/motifcep/motif/internal/wait"
 	"github.com/motifcep/motif/node"
 )
 
@@ -139,22 +140,20 @@ func prepareNode(b *testing.B, dir string, keys uint64, ev Events) {
 			b.Fatalf("publish: %d rejected: %v", len(res.Rejections), res.Rejections[0])
 		}
 	}
-	for {
-		st, err := n.Status()
-		if err != nil {
+	var st node.Status
+	wait.Within(b, time.Hour, "every event matched", func() bool {
+		var err error
+		if st, err = n.Status(); err != nil {
 			b.Fatal(err)
 		}
-		if len(st.Partitions) == 1 && st.Partitions[0].Lag() == 0 && st.Partitions[0].Offset >= keys {
-			var bytes, partials int64
-			for _, p := range st.Patterns {
-				bytes += p.StateBytes
-				partials += p.PartialMatches
-			}
-			b.Logf("%d partial matches, %.2f GiB of state, %.2f GiB of log", partials, float64(bytes)/(1<<30), float64(st.Store.LogBytes)/(1<<30))
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+		return len(st.Partitions) == 1 && st.Partitions[0].Lag() == 0 && st.Partitions[0].Offset >= keys
+	})
+	var bytes, partials int64
+	for _, p := range st.Patterns {
+		bytes += p.StateBytes
+		partials += p.PartialMatches
 	}
+	b.Logf("%d partial matches, %.2f GiB of state, %.2f GiB of log", partials, float64(bytes)/(1<<30), float64(st.Store.LogBytes)/(1<<30))
 	cancel()
 	if err := <-ran; err != nil && !errors.Is(err, context.Canceled) {
 		b.Fatal(err)
@@ -211,13 +210,7 @@ func waitCaughtUp(b *testing.B, c *client.Client) {
 		}
 		return caught
 	}
-	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); {
-		if caughtUp() {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	b.Fatal("matching did not catch up with the log in 5 minutes")
+	wait.Within(b, 5*time.Minute, "matching to catch up with the log", caughtUp)
 }
 
 // startPhases times the phases of a node's start on dir, in process.

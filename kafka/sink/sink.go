@@ -118,7 +118,7 @@ func (s *Sink) Position() uint64 { return s.position.Load() }
 func (s *Sink) Stats() Stats {
 	st := Stats{
 		Position:     s.position.Load(),
-		Lag:          s.lag(),
+		Lag:          s.Lag(),
 		Produced:     s.produced.Load(),
 		Transactions: s.transactions.Load(),
 		Aborted:      s.aborted.Load(),
@@ -132,9 +132,9 @@ func (s *Sink) Stats() Stats {
 	return st
 }
 
-// lag is the number of sequence numbers of the log at or above the
-// position.
-func (s *Sink) lag() uint64 {
+// Lag is the number of sequence numbers of the log at or above the
+// position: the alerts not yet committed to the topic (gaps count too).
+func (s *Sink) Lag() uint64 {
 	end, pos := s.alerts.LastAlertSeq()+1, s.position.Load()
 	if end <= pos {
 		return 0
@@ -188,7 +188,7 @@ func (s *Sink) Run(ctx context.Context, wake <-chan struct{}) error {
 		if full {
 			continue
 		}
-		if s.lag() == 0 {
+		if s.Lag() == 0 {
 			select {
 			case <-ctx.Done():
 				return nil
@@ -196,7 +196,7 @@ func (s *Sink) Run(ctx context.Context, wake <-chan struct{}) error {
 			case <-poll.C:
 			}
 		}
-		if s.cfg.Linger > 0 && s.lag() < uint64(s.cfg.MaxBatch) {
+		if s.cfg.Linger > 0 && s.Lag() < uint64(s.cfg.MaxBatch) {
 			if sleep(ctx, s.cfg.Linger) != nil {
 				return nil
 			}

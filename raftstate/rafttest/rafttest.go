@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/motifcep/motif/internal/wait"
 	"github.com/motifcep/motif/raftstate"
 )
 
@@ -210,13 +211,7 @@ func (c *Cluster) WaitFor(what string, cond func() bool) {
 // WaitWithin polls cond until it holds, failing the test after d.
 func (c *Cluster) WaitWithin(d time.Duration, what string, cond func() bool) {
 	c.t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			c.t.Fatalf("rafttest: timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	wait.Within(c.t, d, what, cond)
 }
 
 // ID is the node's id.
