@@ -12,6 +12,7 @@ import (
 
 	"github.com/motifcep/motif/checkpoint"
 	motifv1 "github.com/motifcep/motif/proto/gen/motif/v1"
+	"github.com/motifcep/motif/raftstate"
 )
 
 type admin struct{ s *Server }
@@ -85,6 +86,12 @@ func (a *admin) GetStatus(context.Context, *connect.Request[motifv1.GetStatusReq
 	if f := a.s.lastFailure.Load(); f != nil {
 		res.LastCheckpointFailure = &motifv1.CheckpointFailure{FailedAt: timestamppb.New(f.at), SavepointName: f.name, Error: f.err}
 	}
+	if cl := a.s.opts.Cluster; cl != nil {
+		// The node's own partition list is its front node's, which reads
+		// nothing: the cluster's partitions say who reads what.
+		res.Partitions = nil
+		res.Cluster = cl.Status()
+	}
 	return connect.NewResponse(res), nil
 }
 
@@ -117,4 +124,61 @@ func (a *admin) DeleteSavepoint(_ context.Context, req *connect.Request[motifv1.
 		return nil, rpcError(err)
 	}
 	return connect.NewResponse(&motifv1.DeleteSavepointResponse{}), nil
+}
+
+// errNotClustered refuses the cluster calls on a node that runs alone.
+var errNotClustered = connect.NewError(connect.CodeFailedPrecondition, errors.New("this node does not run as part of a cluster"))
+
+func (a *admin) JoinCluster(ctx context.Context, req *connect.Request[motifv1.JoinClusterRequest]) (*connect.Response[motifv1.JoinClusterResponse], error) {
+	cl := a.s.opts.Cluster
+	if cl == nil {
+		return nil, errNotClustered
+	}
+	m := req.Msg
+	if m.GetNodeId() == "" || m.GetRaftAddr() == "" || m.GetApiAddr() == "" {
+		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("node_id, raft_addr and api_addr are required"))
+	}
+	leader, err := cl.Join(ctx, m.GetNodeId(), m.GetRaftAddr(), m.GetApiAddr())
+	if err != nil {
+		return nil, clusterError(err)
+	}
+	return connect.NewResponse(&motifv1.JoinClusterResponse{LeaderId: leader}), nil
+}
+
+func (a *admin) RemoveClusterMember(ctx context.Context, req *connect.Request[motifv1.RemoveClusterMemberRequest]) (*connect.Response[motifv1.RemoveClusterMemberResponse], error) {
+	cl := a.s.opts.Cluster
+	if cl == nil {
+		return nil, errNotClustered
+	}
+	if req.Msg.GetNodeId() == "" {
+		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("node_id is required"))
+	}
+	if err := cl.Remove(ctx, req.Msg.GetNodeId()); err != nil {
+		return nil, clusterError(err)
+	}
+	return connect.NewResponse(&motifv1.RemoveClusterMemberResponse{}), nil
+}
+
+func (a *admin) ForwardClusterWrite(ctx context.Context, req *connect.Request[motifv1.ForwardClusterWriteRequest]) (*connect.Response[motifv1.ForwardClusterWriteResponse], error) {
+	cl := a.s.opts.Cluster
+	if cl == nil {
+		return nil, errNotClustered
+	}
+	index, err := cl.ApplyForwarded(ctx, req.Msg.GetCommand())
+	if err != nil {
+		if code := raftstate.ErrorCode(err); code != "" {
+			return connect.NewResponse(&motifv1.ForwardClusterWriteResponse{ErrorCode: code, Error: err.Error()}), nil
+		}
+		return nil, clusterError(err)
+	}
+	return connect.NewResponse(&motifv1.ForwardClusterWriteResponse{Index: index}), nil
+}
+
+// clusterError gives a cluster call's error its code: no leader known is
+// UNAVAILABLE (try again), the rest as rpcError.
+func clusterError(err error) error {
+	if errors.Is(err, raftstate.ErrNotLeader) || errors.Is(err, raftstate.ErrLeadershipLost) {
+		return connect.NewError(connect.CodeUnavailable, err)
+	}
+	return rpcError(err)
 }

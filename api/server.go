@@ -17,6 +17,7 @@ import (
 
 	"github.com/motifcep/motif/checkpoint"
 	"github.com/motifcep/motif/node"
+	motifv1 "github.com/motifcep/motif/proto/gen/motif/v1"
 	"github.com/motifcep/motif/proto/gen/motif/v1/motifv1connect"
 )
 
@@ -38,7 +39,24 @@ type Options struct {
 	// Collectors are exported on /metrics beside the node's own (the
 	// server's alert sink, say).
 	Collectors []prometheus.Collector
-	Logger     *slog.Logger
+	// Cluster, if set, is the cluster the node belongs to: it serves the
+	// cluster calls of AdminService and the cluster part of GetStatus.
+	Cluster Cluster
+	Logger  *slog.Logger
+}
+
+// Cluster is what the API needs of a cluster member (package cluster).
+type Cluster interface {
+	// Join adds a node (forwarded to the leader if need be) and returns
+	// the leader's id.
+	Join(ctx context.Context, id, raftAddr, apiAddr string) (leaderID string, err error)
+	// Remove decommissions a node.
+	Remove(ctx context.Context, id string) error
+	// ApplyForwarded applies a follower's replicated write on the leader
+	// and returns its log index.
+	ApplyForwarded(ctx context.Context, cmd []byte) (uint64, error)
+	// Status is the cluster as this node knows it.
+	Status() *motifv1.ClusterStatus
 }
 
 // Server is the API of one node.
@@ -196,6 +214,8 @@ func rpcError(err error) error {
 		code = connect.CodeFailedPrecondition
 	case errors.Is(err, node.ErrCursorGone):
 		code = connect.CodeOutOfRange
+	case errors.Is(err, node.ErrConflict):
+		code = connect.CodeAborted
 	case errors.Is(err, node.ErrNotRunning), errors.Is(err, node.ErrNodeStopped), errors.Is(err, checkpoint.ErrClosed):
 		code = connect.CodeUnavailable
 	}

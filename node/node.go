@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -57,6 +58,19 @@ type Config struct {
 	// is too far behind.
 	Hold func() bool
 
+	// In a cluster (package cluster):
+	//
+	// Catalog, if set, is the catalog document (CatalogDoc) the node
+	// matches from the start, in place of the one in its store.
+	// CommitCatalog, if set, commits every catalog change (Apply, Delete)
+	// before the node installs it: the cluster replicates it, and every
+	// node installs it with InstallCatalog. QuietUntil and AlertMarks are
+	// pipeline.Config's.
+	Catalog       []byte
+	CommitCatalog func(ctx context.Context, doc []byte) error
+	QuietUntil    uint64
+	AlertMarks    bool
+
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -68,6 +82,10 @@ var (
 	ErrNotRunning  = errors.New("node is not running")
 	ErrCursorGone  = errors.New("cursor before the oldest retained alert")
 	ErrNodeStopped = errors.New("node stopped")
+	// ErrConflict refuses a change made from a state that another change
+	// has replaced meanwhile (in a cluster, a pattern change made on two
+	// nodes at once): trying again applies it to the new state.
+	ErrConflict = errors.New("conflicting change")
 	// ErrExternalInput refuses Publish on a node that reads an external
 	// source (Kafka): events go to the source instead.
 	ErrExternalInput = errors.New("the node reads an external source: publish events to it")
@@ -141,22 +159,27 @@ func Open(cfg Config) (*Node, error) {
 }
 
 func (n *Node) init() error {
-	cat := &catalog{Patterns: map[string]*Pattern{}}
 	b, ok, err := n.store.GetMeta(catalogKey)
 	if err != nil {
 		return err
 	}
+	if n.cfg.Catalog != nil {
+		b, ok = n.cfg.Catalog, true
+	}
+	cat := &catalog{Patterns: map[string]*Pattern{}}
 	if ok {
-		if err := json.Unmarshal(b, cat); err != nil {
-			return fmt.Errorf("node: corrupt catalog record in %s: %w", n.store.Dir(), err)
-		}
-		if cat.Patterns == nil {
-			cat.Patterns = map[string]*Pattern{}
+		if cat, err = parseCatalog(b); err != nil {
+			return fmt.Errorf("node: catalog record in %s: %w", n.store.Dir(), err)
 		}
 	}
 	pats, val, err := n.compile(cat)
 	if err != nil {
 		return err
+	}
+	if n.cfg.Catalog != nil {
+		if err := n.saveCatalog(cat); err != nil {
+			return err
+		}
 	}
 	n.cat, n.val = cat, val
 	ckpt := n.cfg.CheckpointInterval
@@ -186,6 +209,8 @@ func (n *Node) init() error {
 		KeyField:           n.cfg.KeyField,
 		RecordTime:         n.cfg.Input != nil,
 		Hold:               n.cfg.Hold,
+		QuietUntil:         n.cfg.QuietUntil,
+		AlertMarks:         n.cfg.AlertMarks,
 	})
 	return err
 }
@@ -257,6 +282,11 @@ func (n *Node) committed() {
 	}
 	n.commitMu.Unlock()
 }
+
+// AlertsAppended tells the node that alerts were appended to its store's
+// alert log from outside its pipeline (a cluster's mirror of the alert
+// topic): subscribers are woken as after a commit.
+func (n *Node) AlertsAppended() { n.committed() }
 
 // AlertSignals returns a channel that receives a value after commits that
 // add alerts to the alert log, until ctx is done: signals coalesce (one
@@ -386,9 +416,62 @@ func (n *Node) Delete(ctx context.Context, name string) error {
 	return n.install(ctx, next)
 }
 
-// install makes next the catalog: stored first, then matched. Called with
-// applyMu held.
+// install makes next the catalog: committed through Config.CommitCatalog
+// if set, stored, then matched. Called with applyMu held.
 func (n *Node) install(ctx context.Context, next *catalog) error {
+	if commit := n.cfg.CommitCatalog; commit != nil {
+		doc, err := json.Marshal(next)
+		if err != nil {
+			return err
+		}
+		if err := commit(ctx, doc); err != nil {
+			return err
+		}
+	}
+	return n.installLocal(ctx, next)
+}
+
+// CatalogDoc returns the catalog in force as a document for InstallCatalog
+// and Config.Catalog.
+func (n *Node) CatalogDoc() []byte {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	doc, err := json.Marshal(n.cat)
+	if err != nil {
+		panic(err) // plain data
+	}
+	return doc
+}
+
+// InstallCatalog makes doc, a catalog document committed elsewhere (by a
+// cluster's Config.CommitCatalog), the catalog: pattern versions switch as
+// with Apply. A document equal to the catalog in force changes nothing.
+func (n *Node) InstallCatalog(ctx context.Context, doc []byte) error {
+	next, err := parseCatalog(doc)
+	if err != nil {
+		return fmt.Errorf("node: %w: catalog document: %v", ErrInvalid, err)
+	}
+	n.applyMu.Lock()
+	defer n.applyMu.Unlock()
+	if bytes.Equal(doc, n.CatalogDoc()) {
+		return nil
+	}
+	return n.installLocal(ctx, next)
+}
+
+func parseCatalog(doc []byte) (*catalog, error) {
+	cat := &catalog{}
+	if err := json.Unmarshal(doc, cat); err != nil {
+		return nil, err
+	}
+	if cat.Patterns == nil {
+		cat.Patterns = map[string]*Pattern{}
+	}
+	return cat, nil
+}
+
+// installLocal stores next and matches it.
+func (n *Node) installLocal(ctx context.Context, next *catalog) error {
 	select {
 	case <-n.stopped:
 		return ErrNotRunning

@@ -217,6 +217,7 @@ func (p *Pipeline) commit() error {
 	for _, t := range p.stale {
 		b.DeleteTimer(t.at, t.pattern, t.version, []byte(t.key))
 	}
+	var firstAlert uint64
 	for _, a := range p.pending {
 		if _, seen, err := p.store.AlertSeen(a.ID); err != nil {
 			p.stats.CommitFailures++
@@ -226,9 +227,12 @@ func (p *Pipeline) commit() error {
 			continue
 		}
 		p.buf = a.AppendJSON(p.buf[:0])
-		b.AppendAlert(a.ID, a.End, p.buf)
+		if seq := b.AppendAlert(a.ID, a.End, p.buf); firstAlert == 0 {
+			firstAlert = seq
+		}
 		p.stats.Alerts++
 	}
+	p.markAlerts(b, firstAlert)
 	if d := p.cfg.DeadLetters; d != nil && len(p.dead) > 0 {
 		ctx := p.ctx
 		if ctx == nil {
@@ -265,6 +269,7 @@ func (p *Pipeline) commit() error {
 	p.dead = p.dead[:0]
 	p.uncommit = 0
 	p.commitWM = p.eng.Watermark()
+	copy(p.markFrom, p.next)
 	p.lastCommt = p.cfg.Now()
 	p.stats.Commits++
 	p.publishStats()

@@ -106,6 +106,19 @@ type Config struct {
 	// (tests, backfills); a server leaves it off and waits for more.
 	StopAtEnd bool
 
+	// QuietUntil, with an input of one partition, replays the records
+	// below this offset without output: their alerts are dropped and their
+	// dead letters kept only in the store, and the first commit is made
+	// exactly at it. A node taking a partition over from another rebuilds
+	// its state this way from records whose alerts the other already
+	// delivered (see takeover.go). Zero: none.
+	QuietUntil uint64
+	// AlertMarks records, with each commit that appends alerts, the input
+	// offsets the commit started from (checkpoint.Batch.PutAlertMark, read
+	// with DecodeMark), so the alert sink can say where the input stood for
+	// the alerts it delivered.
+	AlertMarks bool
+
 	// OnCommit, if set, is called on Run's goroutine after every commit.
 	OnCommit func(Stats)
 
@@ -124,10 +137,13 @@ type Config struct {
 // Stats counts what the pipeline did; read it with Pipeline.Stats.
 type Stats struct {
 	Events, Invalid, Late, Alerts, DuplicateAlerts uint64
-	Commits, CommitFailures                        uint64
-	Checkpoints, CheckpointFailures                uint64
-	Offset                                         uint64 // next offset to read of the first partition
-	Watermark                                      int64  // of the engine, at the last commit
+	// Quieted counts the alerts of records replayed below
+	// Config.QuietUntil, dropped.
+	Quieted                         uint64
+	Commits, CommitFailures         uint64
+	Checkpoints, CheckpointFailures uint64
+	Offset                          uint64 // next offset to read of the first partition
+	Watermark                       int64  // of the engine, at the last commit
 	// Per input partition.
 	Partitions []PartitionStats
 	CacheBytes int64 // key states cached in memory
@@ -183,6 +199,8 @@ type Pipeline struct {
 	in        Input
 	parts     []Partition
 	next      []uint64              // per partition: next offset to read
+	markFrom  []uint64              // per partition: next offset at the last commit
+	quiet     bool                  // replaying below Config.QuietUntil
 	hasOffset []bool                // per partition: the store has its offset
 	commitWM  int64                 // the engine's watermark at the last commit
 	wms       *eventtime.Watermarks // per partition: event time, idleness
@@ -268,6 +286,9 @@ func New(cfg Config) (*Pipeline, error) {
 	}
 	p.wms = eventtime.NewWatermarks(len(p.parts), cfg.OutOfOrderness, idle, cfg.Now)
 	if err := p.build(); err != nil {
+		return nil, err
+	}
+	if err := p.startQuiet(); err != nil {
 		return nil, err
 	}
 	p.lastCommt, p.lastCkpt = cfg.Now(), cfg.Now()
@@ -432,6 +453,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		if err := p.advance(); err != nil {
 			return err
 		}
+		if err := p.endQuiet(); err != nil {
+			return err
+		}
 		if p.uncommit >= p.cfg.CommitEvents || p.cfg.Now().Sub(p.lastCommt) >= p.cfg.CommitInterval {
 			if err := p.commit(); err != nil {
 				return err
@@ -541,6 +565,9 @@ func (p *Pipeline) control(ctx context.Context, wait <-chan time.Time) (timedOut
 func (p *Pipeline) readSome() (int, error) {
 	var perr error
 	limit := max(1, min(readBatch, p.cfg.CommitEvents-p.uncommit))
+	if p.quiet {
+		limit = int(min(uint64(limit), p.cfg.QuietUntil-p.next[0]))
+	}
 	n, err := p.in.Read(limit, func(i int, off uint64, rec Record) bool {
 		perr = p.process(i, off, rec)
 		p.cur = curRecord{} // keeps no input buffer alive
@@ -659,7 +686,7 @@ func (p *Pipeline) deadLetter(reason string) {
 func (p *Pipeline) keepDead(reason string) {
 	c := p.cur
 	p.dead = append(p.dead, deadLetter{c.i, c.off, reason, bytes.Clone(c.rec.Value)})
-	if d := p.cfg.DeadLetters; d != nil {
+	if d := p.cfg.DeadLetters; d != nil && !p.quiet {
 		d.Add(p.parts[c.i], c.off, reason, c.rec.Key, c.rec.Value)
 	}
 }
@@ -667,7 +694,13 @@ func (p *Pipeline) keepDead(reason string) {
 // sink receives the engine's alerts and late events.
 type sink Pipeline
 
-func (s *sink) Alert(a *alert.Alert) { s.pending = append(s.pending, a) }
+func (s *sink) Alert(a *alert.Alert) {
+	if s.quiet {
+		s.stats.Quieted++
+		return
+	}
+	s.pending = append(s.pending, a)
+}
 
 // Late is called while the late event's record is processed (p.cur).
 func (s *sink) Late(e *event.Event, watermark int64) {

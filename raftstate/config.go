@@ -1,6 +1,7 @@
 package raftstate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -76,6 +77,13 @@ type Config struct {
 	// up front and deleted whole once a snapshot covers it. Default 64 MiB
 	// (raft-wal's default).
 	WALSegmentSize int
+
+	// Forward, if set, sends the writes made on a follower (catalog
+	// changes, checkpoints, partitions) to the leader at leaderAPIAddr,
+	// which applies them with ApplyForwarded; it returns the raft index of
+	// the state the command produced, or the leader's error (see
+	// ErrorCode). Without it such writes fail with a *NotLeaderError.
+	Forward func(ctx context.Context, leaderAPIAddr string, cmd []byte) (index uint64, err error)
 
 	// Logger receives raft's and this package's logs; nil discards them.
 	Logger *slog.Logger

@@ -142,6 +142,10 @@ func (c *Cluster) server(id string) (raft.Server, bool, error) {
 // produced, or the error the FSM rejected it with.
 func (c *Cluster) propose(ctx context.Context, cmd []byte) (*State, error) {
 	if err := c.checkLeader(); err != nil {
+		var nl *NotLeaderError
+		if errors.As(err, &nl) && c.cfg.Forward != nil {
+			return c.forward(ctx, cmd)
+		}
 		return nil, err
 	}
 	f := c.raft.Apply(cmd, enqueueTimeout(ctx))

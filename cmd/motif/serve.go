@@ -41,6 +41,10 @@ type serveOptions struct {
 	idleTimeout                  durationFlag
 	atLeastOnce                  bool
 	alertsMaxLag                 uint64
+
+	nodeID, raftAddr, join string
+	bootstrap              bool
+	failAfter              durationFlag
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
@@ -73,6 +77,12 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.StringVar(&o.sinkID, "sink-id", "", "`ID` of this node's alert sink: its Kafka transactional id and position (default: made once per data directory)")
 	fs.BoolVar(&o.atLeastOnce, "alerts-at-least-once", false, "write alerts without transactions (duplicates possible after a crash; consumers dedupe by the motif-alert-id header)")
 	fs.Uint64Var(&o.alertsMaxLag, "alerts-max-lag", defaultAlertsMaxLag, "with --alerts-topic: hold matching back while `N` alerts wait for the alert topic (0: never)")
+	fs.StringVar(&o.nodeID, "node-id", "", "run as member `ID` of a cluster (needs --raft-addr, --kafka-brokers, --kafka-topics and --alerts-topic)")
+	fs.StringVar(&o.raftAddr, "raft-addr", "", "with --node-id: `HOST:PORT` of the cluster transport")
+	fs.BoolVar(&o.bootstrap, "bootstrap", false, "with --node-id: form a new cluster if the data directory holds none")
+	fs.StringVar(&o.join, "join", "", "with --node-id: join the cluster of the member whose API is at `HOST:PORT`")
+	o.failAfter.d = 2 * time.Second
+	fs.Var(&o.failAfter, "fail-after", "with --node-id: a member unreachable this long loses its partitions")
 	o.idleTimeout.d = 30 * time.Second
 	fs.Var(&o.idleTimeout, "idle-timeout", "a Kafka partition without records for `D` stops holding the watermark back")
 	fs.Usage = func() {
@@ -146,6 +156,9 @@ func serve(args []string, stderr io.Writer) int {
 }
 
 func runServer(ctx context.Context, o *serveOptions, log *slog.Logger) error {
+	if o.nodeID != "" || o.raftAddr != "" || o.bootstrap || o.join != "" {
+		return runCluster(ctx, o, log)
+	}
 	if o.restore != "" {
 		from, err := checkpoint.Locate(o.data, o.restore)
 		if err != nil {

@@ -87,6 +87,19 @@ type Config struct {
 	// an attempt the same way. Zero means DefaultTransactionTimeout.
 	TransactionTimeout time.Duration
 
+	// Metadata, if set, gives the metadata committed with each position
+	// (the offset commit's metadata string) for the position next: a
+	// cluster records there where the input stood for the alerts below
+	// next, so the node that takes the log over knows where to resume.
+	// Without it the metadata is a fixed note.
+	Metadata func(next uint64) (string, error)
+
+	// Ahead is how far the committed position may be ahead of the log's
+	// end: a node that continues another's log regenerates the alerts the
+	// other already relayed, and the sink skips them as they come. Zero
+	// refuses any position past the end (ErrPositionAhead).
+	Ahead uint64
+
 	// ClientOpts are added to the sink's kgo options (SASL, TLS, client id,
 	// compression...), after the sink's own. Options that change what the
 	// sink relies on (transactional id, idempotence, acks, partitioner

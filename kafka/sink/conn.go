@@ -100,34 +100,41 @@ func (s *Sink) lookupTopic(ctx context.Context, cl *kgo.Client) ([16]byte, error
 // for stable offsets, so a transaction still being completed is waited for
 // rather than read past.
 func (s *Sink) fetchPosition(ctx context.Context, c *conn) (pos uint64, found bool, err error) {
+	pos, _, found, err = s.fetchCommitted(ctx, c)
+	return pos, found, err
+}
+
+// fetchCommitted is fetchPosition with the metadata committed with the
+// position.
+func (s *Sink) fetchCommitted(ctx context.Context, c *conn) (pos uint64, meta string, found bool, err error) {
 	adm := kadm.NewClient(c.cl)
 	wait := 10 * time.Millisecond
 	for {
 		resp, err := adm.FetchOffsets(kadm.RequireStable(ctx), s.cfg.group())
 		if errors.Is(err, kerr.GroupIDNotFound) {
-			return 1, false, nil
+			return 1, "", false, nil
 		}
 		if err != nil {
-			return 0, false, fmt.Errorf("sink: fetch position of group %q: %w", s.cfg.group(), err)
+			return 0, "", false, fmt.Errorf("sink: fetch position of group %q: %w", s.cfg.group(), err)
 		}
 		o, ok := resp.Lookup(s.cfg.Topic, positionPartition)
 		if !ok {
-			return 1, false, nil
+			return 1, "", false, nil
 		}
 		if errors.Is(o.Err, kerr.UnstableOffsetCommit) {
 			if err := sleep(ctx, wait); err != nil {
-				return 0, false, err
+				return 0, "", false, err
 			}
 			wait = min(2*wait, 500*time.Millisecond)
 			continue
 		}
 		if o.Err != nil {
-			return 0, false, fmt.Errorf("sink: fetch position of group %q: %w", s.cfg.group(), o.Err)
+			return 0, "", false, fmt.Errorf("sink: fetch position of group %q: %w", s.cfg.group(), o.Err)
 		}
 		if o.At < 1 {
-			return 1, false, nil
+			return 1, "", false, nil
 		}
-		return uint64(o.At), true, nil
+		return uint64(o.At), o.Metadata, true, nil
 	}
 }
 
@@ -135,7 +142,7 @@ func (s *Sink) fetchPosition(ctx context.Context, c *conn) (pos uint64, found bo
 // it is past the log's end; a warning if the alerts right at pos are gone.
 func (s *Sink) checkPosition(pos uint64) error {
 	last := s.alerts.LastAlertSeq()
-	if pos > last+1 {
+	if pos > last+1+s.cfg.Ahead {
 		return fmt.Errorf("%w: group %q holds position %d, the log ends at %d", ErrPositionAhead, s.cfg.group(), pos, last)
 	}
 	if pos == 1 || pos > last {

@@ -120,7 +120,10 @@ func (s *Sink) txnCommitPosition(ctx context.Context, c *conn, pid int64, epoch 
 	p := kmsg.NewTxnOffsetCommitRequestTopicPartition()
 	p.Partition = positionPartition
 	p.Offset = int64(next)
-	meta := positionMetadata
+	meta, err := s.metadata(next)
+	if err != nil {
+		return err
+	}
 	p.Metadata = &meta
 	t.Partitions = append(t.Partitions, p)
 	req.Topics = append(req.Topics, t)
@@ -153,7 +156,10 @@ func (s *Sink) commitPosition(ctx context.Context, c *conn, next uint64) error {
 	p := kmsg.NewOffsetCommitRequestTopicPartition()
 	p.Partition = positionPartition
 	p.Offset = int64(next)
-	meta := positionMetadata
+	meta, err := s.metadata(next)
+	if err != nil {
+		return err
+	}
 	p.Metadata = &meta
 	t.Partitions = append(t.Partitions, p)
 	req.Topics = append(req.Topics, t)
@@ -171,6 +177,18 @@ func (s *Sink) commitPosition(ctx context.Context, c *conn, next uint64) error {
 		return fmt.Errorf("sink: commit position %d to group %q: %w", next, req.Group, err)
 	}
 	return nil
+}
+
+// metadata is what the position commit of next carries.
+func (s *Sink) metadata(next uint64) (string, error) {
+	if s.cfg.Metadata == nil {
+		return positionMetadata, nil
+	}
+	m, err := s.cfg.Metadata(next)
+	if err != nil {
+		return "", &logError{fmt.Errorf("position metadata for %d: %w", next, err)}
+	}
+	return m, nil
 }
 
 // partitionErr returns the first partition error of a response, or an

@@ -29,6 +29,7 @@ type Sink struct {
 	batch *batch
 
 	position     atomic.Uint64
+	committed    atomic.Pointer[Committed] // as read by New
 	produced     atomic.Uint64
 	transactions atomic.Uint64
 	aborted      atomic.Uint64
@@ -106,6 +107,23 @@ func New(ctx context.Context, cfg Config, log Log) (*Sink, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// Committed is the position a sink found committed in Kafka when it was
+// made, with its metadata (Config.Metadata); Found is false when the group
+// held none (Position is then 1).
+type Committed struct {
+	Position uint64
+	Metadata string
+	Found    bool
+}
+
+// Committed returns what New found committed.
+func (s *Sink) Committed() Committed {
+	if c := s.committed.Load(); c != nil {
+		return *c
+	}
+	return Committed{Position: 1}
 }
 
 // Position returns the sequence number of the next alert to relay: every
@@ -306,7 +324,10 @@ func (s *Sink) reconnect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pos, found, err := s.fetchPosition(ctx, c)
+	pos, meta, found, err := s.fetchCommitted(ctx, c)
+	if err == nil && s.committed.Load() == nil {
+		s.committed.Store(&Committed{Position: pos, Metadata: meta, Found: found})
+	}
 	if known := s.position.Load(); err == nil && !found && known > 1 {
 		// The offset this sink committed is gone: expired (the broker's
 		// offsets.retention.minutes passed without a commit) or deleted.

@@ -23,6 +23,569 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// JoinClusterRequest names the node that joins.
+type JoinClusterRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The node's id, unique in the cluster and stable across its restarts.
+	NodeId string `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// The host:port of the node's raft transport.
+	RaftAddr string `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
+	// The host:port of the node's API.
+	ApiAddr       string `protobuf:"bytes,3,opt,name=api_addr,json=apiAddr,proto3" json:"api_addr,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinClusterRequest) Reset() {
+	*x = JoinClusterRequest{}
+	mi := &file_motif_v1_admin_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinClusterRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinClusterRequest) ProtoMessage() {}
+
+func (x *JoinClusterRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_motif_v1_admin_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinClusterRequest.ProtoReflect.Descriptor instead.
+func (*JoinClusterRequest) Descriptor() ([]byte, []int) {
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *JoinClusterRequest) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *JoinClusterRequest) GetRaftAddr() string {
+	if x != nil {
+		return x.RaftAddr
+	}
+	return ""
+}
+
+func (x *JoinClusterRequest) GetApiAddr() string {
+	if x != nil {
+		return x.ApiAddr
+	}
+	return ""
+}
+
+// JoinClusterResponse confirms a join.
+type JoinClusterResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The leader that added the node.
+	LeaderId      string `protobuf:"bytes,1,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinClusterResponse) Reset() {
+	*x = JoinClusterResponse{}
+	mi := &file_motif_v1_admin_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinClusterResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinClusterResponse) ProtoMessage() {}
+
+func (x *JoinClusterResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_motif_v1_admin_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinClusterResponse.ProtoReflect.Descriptor instead.
+func (*JoinClusterResponse) Descriptor() ([]byte, []int) {
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *JoinClusterResponse) GetLeaderId() string {
+	if x != nil {
+		return x.LeaderId
+	}
+	return ""
+}
+
+// RemoveClusterMemberRequest names the node to remove.
+type RemoveClusterMemberRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The node's id.
+	NodeId        string `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveClusterMemberRequest) Reset() {
+	*x = RemoveClusterMemberRequest{}
+	mi := &file_motif_v1_admin_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveClusterMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveClusterMemberRequest) ProtoMessage() {}
+
+func (x *RemoveClusterMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_motif_v1_admin_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveClusterMemberRequest.ProtoReflect.Descriptor instead.
+func (*RemoveClusterMemberRequest) Descriptor() ([]byte, []int) {
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RemoveClusterMemberRequest) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+// RemoveClusterMemberResponse confirms a removal.
+type RemoveClusterMemberResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveClusterMemberResponse) Reset() {
+	*x = RemoveClusterMemberResponse{}
+	mi := &file_motif_v1_admin_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveClusterMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveClusterMemberResponse) ProtoMessage() {}
+
+func (x *RemoveClusterMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_motif_v1_admin_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveClusterMemberResponse.ProtoReflect.Descriptor instead.
+func (*RemoveClusterMemberResponse) Descriptor() ([]byte, []int) {
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{3}
+}
+
+// ForwardClusterWriteRequest carries one encoded replicated write.
+type ForwardClusterWriteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The write, encoded as the cluster's replicated log stores it.
+	Command       []byte `protobuf:"bytes,1,opt,name=command,proto3" json:"command,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForwardClusterWriteRequest) Reset() {
+	*x = ForwardClusterWriteRequest{}
+	mi := &file_motif_v1_admin_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForwardClusterWriteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForwardClusterWriteRequest) ProtoMessage() {}
+
+func (x *ForwardClusterWriteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_motif_v1_admin_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForwardClusterWriteRequest.ProtoReflect.Descriptor instead.
+func (*ForwardClusterWriteRequest) Descriptor() ([]byte, []int) {
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ForwardClusterWriteRequest) GetCommand() []byte {
+	if x != nil {
+		return x.Command
+	}
+	return nil
+}
+
+// ForwardClusterWriteResponse is the outcome of a forwarded write.
+type ForwardClusterWriteResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The index of the replicated log entry the write was applied at; the
+	// follower waits until it has applied that far.
+	Index uint64 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// Empty when the write was applied; otherwise why the leader refused it
+	// (a stale catalog revision, a stale partition epoch, ...), as a code
+	// and a message.
+	ErrorCode string `protobuf:"bytes,2,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	// The refusal's message.
+	Error         string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForwardClusterWriteResponse) Reset() {
+	*x = ForwardClusterWriteResponse{}
+	mi := &file_motif_v1_admin_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForwardClusterWriteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForwardClusterWriteResponse) ProtoMessage() {}
+
+func (x *ForwardClusterWriteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_motif_v1_admin_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForwardClusterWriteResponse.ProtoReflect.Descriptor instead.
+func (*ForwardClusterWriteResponse) Descriptor() ([]byte, []int) {
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ForwardClusterWriteResponse) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *ForwardClusterWriteResponse) GetErrorCode() string {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ""
+}
+
+func (x *ForwardClusterWriteResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+// ClusterStatus is the cluster as the serving node knows it.
+type ClusterStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The leader's node id; empty while none is known.
+	LeaderId string `protobuf:"bytes,1,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
+	// The serving node's raft state: Leader, Follower or Candidate.
+	RaftState string `protobuf:"bytes,2,opt,name=raft_state,json=raftState,proto3" json:"raft_state,omitempty"`
+	// The members, sorted by id.
+	Members []*ClusterMember `protobuf:"bytes,3,rep,name=members,proto3" json:"members,omitempty"`
+	// Every source partition of the cluster, sorted by topic and partition.
+	Partitions []*ClusterPartition `protobuf:"bytes,4,rep,name=partitions,proto3" json:"partitions,omitempty"`
+	// The catalog revision in force.
+	CatalogRevision uint64 `protobuf:"varint,5,opt,name=catalog_revision,json=catalogRevision,proto3" json:"catalog_revision,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ClusterStatus) Reset() {
+	*x = ClusterStatus{}
+	mi := &file_motif_v1_admin_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClusterStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClusterStatus) ProtoMessage() {}
+
+func (x *ClusterStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_motif_v1_admin_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClusterStatus.ProtoReflect.Descriptor instead.
+func (*ClusterStatus) Descriptor() ([]byte, []int) {
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ClusterStatus) GetLeaderId() string {
+	if x != nil {
+		return x.LeaderId
+	}
+	return ""
+}
+
+func (x *ClusterStatus) GetRaftState() string {
+	if x != nil {
+		return x.RaftState
+	}
+	return ""
+}
+
+func (x *ClusterStatus) GetMembers() []*ClusterMember {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *ClusterStatus) GetPartitions() []*ClusterPartition {
+	if x != nil {
+		return x.Partitions
+	}
+	return nil
+}
+
+func (x *ClusterStatus) GetCatalogRevision() uint64 {
+	if x != nil {
+		return x.CatalogRevision
+	}
+	return 0
+}
+
+// ClusterMember is one node of the cluster.
+type ClusterMember struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The node's id.
+	NodeId string `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// The host:port of its raft transport.
+	RaftAddr string `protobuf:"bytes,2,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
+	// The host:port of its API.
+	ApiAddr string `protobuf:"bytes,3,opt,name=api_addr,json=apiAddr,proto3" json:"api_addr,omitempty"`
+	// Whether the leader counts it alive (false: lost, its partitions moved).
+	Alive         bool `protobuf:"varint,4,opt,name=alive,proto3" json:"alive,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClusterMember) Reset() {
+	*x = ClusterMember{}
+	mi := &file_motif_v1_admin_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClusterMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClusterMember) ProtoMessage() {}
+
+func (x *ClusterMember) ProtoReflect() protoreflect.Message {
+	mi := &file_motif_v1_admin_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClusterMember.ProtoReflect.Descriptor instead.
+func (*ClusterMember) Descriptor() ([]byte, []int) {
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ClusterMember) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *ClusterMember) GetRaftAddr() string {
+	if x != nil {
+		return x.RaftAddr
+	}
+	return ""
+}
+
+func (x *ClusterMember) GetApiAddr() string {
+	if x != nil {
+		return x.ApiAddr
+	}
+	return ""
+}
+
+func (x *ClusterMember) GetAlive() bool {
+	if x != nil {
+		return x.Alive
+	}
+	return false
+}
+
+// ClusterPartition is one source partition of the cluster.
+type ClusterPartition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The Kafka topic.
+	Topic string `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	// The partition number.
+	Partition uint32 `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	// The owning node's id; empty while unassigned.
+	Owner string `protobuf:"bytes,3,opt,name=owner,proto3" json:"owner,omitempty"`
+	// The ownership epoch: it grows with every change of owner, and fences
+	// an owner that has been replaced.
+	Epoch uint64 `protobuf:"varint,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// The next offset to process, as of the owner's last recorded checkpoint.
+	CommittedOffset uint64 `protobuf:"varint,5,opt,name=committed_offset,json=committedOffset,proto3" json:"committed_offset,omitempty"`
+	// The partition's watermark at that checkpoint; unset before any.
+	Watermark *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=watermark,proto3" json:"watermark,omitempty"`
+	// Records behind the partition's end, as the owner last reported; -1
+	// when unknown.
+	Lag           int64 `protobuf:"varint,7,opt,name=lag,proto3" json:"lag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClusterPartition) Reset() {
+	*x = ClusterPartition{}
+	mi := &file_motif_v1_admin_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClusterPartition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClusterPartition) ProtoMessage() {}
+
+func (x *ClusterPartition) ProtoReflect() protoreflect.Message {
+	mi := &file_motif_v1_admin_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClusterPartition.ProtoReflect.Descriptor instead.
+func (*ClusterPartition) Descriptor() ([]byte, []int) {
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ClusterPartition) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *ClusterPartition) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *ClusterPartition) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *ClusterPartition) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *ClusterPartition) GetCommittedOffset() uint64 {
+	if x != nil {
+		return x.CommittedOffset
+	}
+	return 0
+}
+
+func (x *ClusterPartition) GetWatermark() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Watermark
+	}
+	return nil
+}
+
+func (x *ClusterPartition) GetLag() int64 {
+	if x != nil {
+		return x.Lag
+	}
+	return 0
+}
+
 // GetStatusRequest asks for the status of the node that serves the call.
 type GetStatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -32,7 +595,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_motif_v1_admin_service_proto_msgTypes[0]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -44,7 +607,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_motif_v1_admin_service_proto_msgTypes[0]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -57,7 +620,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{0}
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{9}
 }
 
 // GetStatusResponse is the status of one node.
@@ -86,14 +649,16 @@ type GetStatusResponse struct {
 	LastAlertSeq uint64 `protobuf:"varint,9,opt,name=last_alert_seq,json=lastAlertSeq,proto3" json:"last_alert_seq,omitempty"`
 	// Whether matching's input is held back now because the alert sink (the
 	// relay to a Kafka alert topic) is too far behind.
-	InputHeld     bool `protobuf:"varint,10,opt,name=input_held,json=inputHeld,proto3" json:"input_held,omitempty"`
+	InputHeld bool `protobuf:"varint,10,opt,name=input_held,json=inputHeld,proto3" json:"input_held,omitempty"`
+	// The cluster, when the node runs as part of one; unset otherwise.
+	Cluster       *ClusterStatus `protobuf:"bytes,11,opt,name=cluster,proto3" json:"cluster,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_motif_v1_admin_service_proto_msgTypes[1]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -105,7 +670,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_motif_v1_admin_service_proto_msgTypes[1]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -118,7 +683,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{1}
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetStatusResponse) GetNodeId() string {
@@ -191,6 +756,13 @@ func (x *GetStatusResponse) GetInputHeld() bool {
 	return false
 }
 
+func (x *GetStatusResponse) GetCluster() *ClusterStatus {
+	if x != nil {
+		return x.Cluster
+	}
+	return nil
+}
+
 // PartitionStatus is the progress of the node through one source partition.
 type PartitionStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -224,7 +796,7 @@ type PartitionStatus struct {
 
 func (x *PartitionStatus) Reset() {
 	*x = PartitionStatus{}
-	mi := &file_motif_v1_admin_service_proto_msgTypes[2]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -236,7 +808,7 @@ func (x *PartitionStatus) String() string {
 func (*PartitionStatus) ProtoMessage() {}
 
 func (x *PartitionStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_motif_v1_admin_service_proto_msgTypes[2]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -249,7 +821,7 @@ func (x *PartitionStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionStatus.ProtoReflect.Descriptor instead.
 func (*PartitionStatus) Descriptor() ([]byte, []int) {
-	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{2}
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PartitionStatus) GetSource() string {
@@ -339,7 +911,7 @@ type PatternStatus struct {
 
 func (x *PatternStatus) Reset() {
 	*x = PatternStatus{}
-	mi := &file_motif_v1_admin_service_proto_msgTypes[3]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -351,7 +923,7 @@ func (x *PatternStatus) String() string {
 func (*PatternStatus) ProtoMessage() {}
 
 func (x *PatternStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_motif_v1_admin_service_proto_msgTypes[3]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -364,7 +936,7 @@ func (x *PatternStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PatternStatus.ProtoReflect.Descriptor instead.
 func (*PatternStatus) Descriptor() ([]byte, []int) {
-	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{3}
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PatternStatus) GetName() string {
@@ -450,7 +1022,7 @@ type Counters struct {
 
 func (x *Counters) Reset() {
 	*x = Counters{}
-	mi := &file_motif_v1_admin_service_proto_msgTypes[4]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -462,7 +1034,7 @@ func (x *Counters) String() string {
 func (*Counters) ProtoMessage() {}
 
 func (x *Counters) ProtoReflect() protoreflect.Message {
-	mi := &file_motif_v1_admin_service_proto_msgTypes[4]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -475,7 +1047,7 @@ func (x *Counters) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Counters.ProtoReflect.Descriptor instead.
 func (*Counters) Descriptor() ([]byte, []int) {
-	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{4}
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Counters) GetEventsIn() uint64 {
@@ -583,7 +1155,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_motif_v1_admin_service_proto_msgTypes[5]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -595,7 +1167,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_motif_v1_admin_service_proto_msgTypes[5]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -608,7 +1180,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{5}
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Checkpoint) GetId() uint64 {
@@ -691,7 +1263,7 @@ type PartitionPosition struct {
 
 func (x *PartitionPosition) Reset() {
 	*x = PartitionPosition{}
-	mi := &file_motif_v1_admin_service_proto_msgTypes[6]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -703,7 +1275,7 @@ func (x *PartitionPosition) String() string {
 func (*PartitionPosition) ProtoMessage() {}
 
 func (x *PartitionPosition) ProtoReflect() protoreflect.Message {
-	mi := &file_motif_v1_admin_service_proto_msgTypes[6]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -716,7 +1288,7 @@ func (x *PartitionPosition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionPosition.ProtoReflect.Descriptor instead.
 func (*PartitionPosition) Descriptor() ([]byte, []int) {
-	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{6}
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PartitionPosition) GetSource() string {
@@ -762,7 +1334,7 @@ type CheckpointFailure struct {
 
 func (x *CheckpointFailure) Reset() {
 	*x = CheckpointFailure{}
-	mi := &file_motif_v1_admin_service_proto_msgTypes[7]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -774,7 +1346,7 @@ func (x *CheckpointFailure) String() string {
 func (*CheckpointFailure) ProtoMessage() {}
 
 func (x *CheckpointFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_motif_v1_admin_service_proto_msgTypes[7]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -787,7 +1359,7 @@ func (x *CheckpointFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointFailure.ProtoReflect.Descriptor instead.
 func (*CheckpointFailure) Descriptor() ([]byte, []int) {
-	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{7}
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CheckpointFailure) GetFailedAt() *timestamppb.Timestamp {
@@ -826,7 +1398,7 @@ type CreateCheckpointRequest struct {
 
 func (x *CreateCheckpointRequest) Reset() {
 	*x = CreateCheckpointRequest{}
-	mi := &file_motif_v1_admin_service_proto_msgTypes[8]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -838,7 +1410,7 @@ func (x *CreateCheckpointRequest) String() string {
 func (*CreateCheckpointRequest) ProtoMessage() {}
 
 func (x *CreateCheckpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_motif_v1_admin_service_proto_msgTypes[8]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -851,7 +1423,7 @@ func (x *CreateCheckpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCheckpointRequest.ProtoReflect.Descriptor instead.
 func (*CreateCheckpointRequest) Descriptor() ([]byte, []int) {
-	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{8}
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateCheckpointRequest) GetSavepointName() string {
@@ -879,7 +1451,7 @@ type CreateCheckpointResponse struct {
 
 func (x *CreateCheckpointResponse) Reset() {
 	*x = CreateCheckpointResponse{}
-	mi := &file_motif_v1_admin_service_proto_msgTypes[9]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -891,7 +1463,7 @@ func (x *CreateCheckpointResponse) String() string {
 func (*CreateCheckpointResponse) ProtoMessage() {}
 
 func (x *CreateCheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_motif_v1_admin_service_proto_msgTypes[9]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -904,7 +1476,7 @@ func (x *CreateCheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCheckpointResponse.ProtoReflect.Descriptor instead.
 func (*CreateCheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{9}
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateCheckpointResponse) GetCheckpoint() *Checkpoint {
@@ -923,7 +1495,7 @@ type ListCheckpointsRequest struct {
 
 func (x *ListCheckpointsRequest) Reset() {
 	*x = ListCheckpointsRequest{}
-	mi := &file_motif_v1_admin_service_proto_msgTypes[10]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -935,7 +1507,7 @@ func (x *ListCheckpointsRequest) String() string {
 func (*ListCheckpointsRequest) ProtoMessage() {}
 
 func (x *ListCheckpointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_motif_v1_admin_service_proto_msgTypes[10]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -948,7 +1520,7 @@ func (x *ListCheckpointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCheckpointsRequest.ProtoReflect.Descriptor instead.
 func (*ListCheckpointsRequest) Descriptor() ([]byte, []int) {
-	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{10}
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{19}
 }
 
 // ListCheckpointsResponse lists the node's checkpoints and savepoints.
@@ -962,7 +1534,7 @@ type ListCheckpointsResponse struct {
 
 func (x *ListCheckpointsResponse) Reset() {
 	*x = ListCheckpointsResponse{}
-	mi := &file_motif_v1_admin_service_proto_msgTypes[11]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -974,7 +1546,7 @@ func (x *ListCheckpointsResponse) String() string {
 func (*ListCheckpointsResponse) ProtoMessage() {}
 
 func (x *ListCheckpointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_motif_v1_admin_service_proto_msgTypes[11]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -987,7 +1559,7 @@ func (x *ListCheckpointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCheckpointsResponse.ProtoReflect.Descriptor instead.
 func (*ListCheckpointsResponse) Descriptor() ([]byte, []int) {
-	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{11}
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListCheckpointsResponse) GetCheckpoints() []*Checkpoint {
@@ -1008,7 +1580,7 @@ type DeleteSavepointRequest struct {
 
 func (x *DeleteSavepointRequest) Reset() {
 	*x = DeleteSavepointRequest{}
-	mi := &file_motif_v1_admin_service_proto_msgTypes[12]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1020,7 +1592,7 @@ func (x *DeleteSavepointRequest) String() string {
 func (*DeleteSavepointRequest) ProtoMessage() {}
 
 func (x *DeleteSavepointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_motif_v1_admin_service_proto_msgTypes[12]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1033,7 +1605,7 @@ func (x *DeleteSavepointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSavepointRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSavepointRequest) Descriptor() ([]byte, []int) {
-	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{12}
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *DeleteSavepointRequest) GetName() string {
@@ -1052,7 +1624,7 @@ type DeleteSavepointResponse struct {
 
 func (x *DeleteSavepointResponse) Reset() {
 	*x = DeleteSavepointResponse{}
-	mi := &file_motif_v1_admin_service_proto_msgTypes[13]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1064,7 +1636,7 @@ func (x *DeleteSavepointResponse) String() string {
 func (*DeleteSavepointResponse) ProtoMessage() {}
 
 func (x *DeleteSavepointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_motif_v1_admin_service_proto_msgTypes[13]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1077,15 +1649,53 @@ func (x *DeleteSavepointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSavepointResponse.ProtoReflect.Descriptor instead.
 func (*DeleteSavepointResponse) Descriptor() ([]byte, []int) {
-	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{13}
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{22}
 }
 
 var File_motif_v1_admin_service_proto protoreflect.FileDescriptor
 
 const file_motif_v1_admin_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1cmotif/v1/admin_service.proto\x12\bmotif.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1emotif/v1/pattern_service.proto\"\x12\n" +
-	"\x10GetStatusRequest\"\x87\x04\n" +
+	"\x1cmotif/v1/admin_service.proto\x12\bmotif.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1emotif/v1/pattern_service.proto\"e\n" +
+	"\x12JoinClusterRequest\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
+	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
+	"\bapi_addr\x18\x03 \x01(\tR\aapiAddr\"2\n" +
+	"\x13JoinClusterResponse\x12\x1b\n" +
+	"\tleader_id\x18\x01 \x01(\tR\bleaderId\"5\n" +
+	"\x1aRemoveClusterMemberRequest\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\"\x1d\n" +
+	"\x1bRemoveClusterMemberResponse\"6\n" +
+	"\x1aForwardClusterWriteRequest\x12\x18\n" +
+	"\acommand\x18\x01 \x01(\fR\acommand\"h\n" +
+	"\x1bForwardClusterWriteResponse\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x02 \x01(\tR\terrorCode\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"\xe5\x01\n" +
+	"\rClusterStatus\x12\x1b\n" +
+	"\tleader_id\x18\x01 \x01(\tR\bleaderId\x12\x1d\n" +
+	"\n" +
+	"raft_state\x18\x02 \x01(\tR\traftState\x121\n" +
+	"\amembers\x18\x03 \x03(\v2\x17.motif.v1.ClusterMemberR\amembers\x12:\n" +
+	"\n" +
+	"partitions\x18\x04 \x03(\v2\x1a.motif.v1.ClusterPartitionR\n" +
+	"partitions\x12)\n" +
+	"\x10catalog_revision\x18\x05 \x01(\x04R\x0fcatalogRevision\"v\n" +
+	"\rClusterMember\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
+	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
+	"\bapi_addr\x18\x03 \x01(\tR\aapiAddr\x12\x14\n" +
+	"\x05alive\x18\x04 \x01(\bR\x05alive\"\xe9\x01\n" +
+	"\x10ClusterPartition\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\rR\tpartition\x12\x14\n" +
+	"\x05owner\x18\x03 \x01(\tR\x05owner\x12\x14\n" +
+	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\x12)\n" +
+	"\x10committed_offset\x18\x05 \x01(\x04R\x0fcommittedOffset\x128\n" +
+	"\twatermark\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\twatermark\x12\x10\n" +
+	"\x03lag\x18\a \x01(\x03R\x03lag\"\x12\n" +
+	"\x10GetStatusRequest\"\xba\x04\n" +
 	"\x11GetStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12%\n" +
 	"\x0eserver_version\x18\x02 \x01(\tR\rserverVersion\x129\n" +
@@ -1101,7 +1711,8 @@ const file_motif_v1_admin_service_proto_rawDesc = "" +
 	"\x0elast_alert_seq\x18\t \x01(\x04R\flastAlertSeq\x12\x1d\n" +
 	"\n" +
 	"input_held\x18\n" +
-	" \x01(\bR\tinputHeld\"\xc9\x02\n" +
+	" \x01(\bR\tinputHeld\x121\n" +
+	"\acluster\x18\v \x01(\v2\x17.motif.v1.ClusterStatusR\acluster\"\xc9\x02\n" +
 	"\x0fPartitionStatus\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\rR\tpartition\x12)\n" +
@@ -1179,12 +1790,15 @@ const file_motif_v1_admin_service_proto_rawDesc = "" +
 	"\vcheckpoints\x18\x01 \x03(\v2\x14.motif.v1.CheckpointR\vcheckpoints\",\n" +
 	"\x16DeleteSavepointRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x19\n" +
-	"\x17DeleteSavepointResponse2\xee\x02\n" +
+	"\x17DeleteSavepointResponse2\x8c\x05\n" +
 	"\fAdminService\x12I\n" +
 	"\tGetStatus\x12\x1a.motif.v1.GetStatusRequest\x1a\x1b.motif.v1.GetStatusResponse\"\x03\x90\x02\x01\x12Y\n" +
 	"\x10CreateCheckpoint\x12!.motif.v1.CreateCheckpointRequest\x1a\".motif.v1.CreateCheckpointResponse\x12[\n" +
 	"\x0fListCheckpoints\x12 .motif.v1.ListCheckpointsRequest\x1a!.motif.v1.ListCheckpointsResponse\"\x03\x90\x02\x01\x12[\n" +
-	"\x0fDeleteSavepoint\x12 .motif.v1.DeleteSavepointRequest\x1a!.motif.v1.DeleteSavepointResponse\"\x03\x90\x02\x02B6Z4github.com/motifcep/motif/proto/gen/motif/v1;motifv1b\x06proto3"
+	"\x0fDeleteSavepoint\x12 .motif.v1.DeleteSavepointRequest\x1a!.motif.v1.DeleteSavepointResponse\"\x03\x90\x02\x02\x12O\n" +
+	"\vJoinCluster\x12\x1c.motif.v1.JoinClusterRequest\x1a\x1d.motif.v1.JoinClusterResponse\"\x03\x90\x02\x02\x12g\n" +
+	"\x13RemoveClusterMember\x12$.motif.v1.RemoveClusterMemberRequest\x1a%.motif.v1.RemoveClusterMemberResponse\"\x03\x90\x02\x02\x12b\n" +
+	"\x13ForwardClusterWrite\x12$.motif.v1.ForwardClusterWriteRequest\x1a%.motif.v1.ForwardClusterWriteResponseB6Z4github.com/motifcep/motif/proto/gen/motif/v1;motifv1b\x06proto3"
 
 var (
 	file_motif_v1_admin_service_proto_rawDescOnce sync.Once
@@ -1198,62 +1812,81 @@ func file_motif_v1_admin_service_proto_rawDescGZIP() []byte {
 	return file_motif_v1_admin_service_proto_rawDescData
 }
 
-var file_motif_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_motif_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_motif_v1_admin_service_proto_goTypes = []any{
-	(*GetStatusRequest)(nil),         // 0: motif.v1.GetStatusRequest
-	(*GetStatusResponse)(nil),        // 1: motif.v1.GetStatusResponse
-	(*PartitionStatus)(nil),          // 2: motif.v1.PartitionStatus
-	(*PatternStatus)(nil),            // 3: motif.v1.PatternStatus
-	(*Counters)(nil),                 // 4: motif.v1.Counters
-	(*Checkpoint)(nil),               // 5: motif.v1.Checkpoint
-	(*PartitionPosition)(nil),        // 6: motif.v1.PartitionPosition
-	(*CheckpointFailure)(nil),        // 7: motif.v1.CheckpointFailure
-	(*CreateCheckpointRequest)(nil),  // 8: motif.v1.CreateCheckpointRequest
-	(*CreateCheckpointResponse)(nil), // 9: motif.v1.CreateCheckpointResponse
-	(*ListCheckpointsRequest)(nil),   // 10: motif.v1.ListCheckpointsRequest
-	(*ListCheckpointsResponse)(nil),  // 11: motif.v1.ListCheckpointsResponse
-	(*DeleteSavepointRequest)(nil),   // 12: motif.v1.DeleteSavepointRequest
-	(*DeleteSavepointResponse)(nil),  // 13: motif.v1.DeleteSavepointResponse
-	nil,                              // 14: motif.v1.Checkpoint.PatternsEntry
-	nil,                              // 15: motif.v1.Checkpoint.LabelsEntry
-	nil,                              // 16: motif.v1.CreateCheckpointRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),    // 17: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 18: google.protobuf.Duration
-	(PatternState)(0),                // 19: motif.v1.PatternState
+	(*JoinClusterRequest)(nil),          // 0: motif.v1.JoinClusterRequest
+	(*JoinClusterResponse)(nil),         // 1: motif.v1.JoinClusterResponse
+	(*RemoveClusterMemberRequest)(nil),  // 2: motif.v1.RemoveClusterMemberRequest
+	(*RemoveClusterMemberResponse)(nil), // 3: motif.v1.RemoveClusterMemberResponse
+	(*ForwardClusterWriteRequest)(nil),  // 4: motif.v1.ForwardClusterWriteRequest
+	(*ForwardClusterWriteResponse)(nil), // 5: motif.v1.ForwardClusterWriteResponse
+	(*ClusterStatus)(nil),               // 6: motif.v1.ClusterStatus
+	(*ClusterMember)(nil),               // 7: motif.v1.ClusterMember
+	(*ClusterPartition)(nil),            // 8: motif.v1.ClusterPartition
+	(*GetStatusRequest)(nil),            // 9: motif.v1.GetStatusRequest
+	(*GetStatusResponse)(nil),           // 10: motif.v1.GetStatusResponse
+	(*PartitionStatus)(nil),             // 11: motif.v1.PartitionStatus
+	(*PatternStatus)(nil),               // 12: motif.v1.PatternStatus
+	(*Counters)(nil),                    // 13: motif.v1.Counters
+	(*Checkpoint)(nil),                  // 14: motif.v1.Checkpoint
+	(*PartitionPosition)(nil),           // 15: motif.v1.PartitionPosition
+	(*CheckpointFailure)(nil),           // 16: motif.v1.CheckpointFailure
+	(*CreateCheckpointRequest)(nil),     // 17: motif.v1.CreateCheckpointRequest
+	(*CreateCheckpointResponse)(nil),    // 18: motif.v1.CreateCheckpointResponse
+	(*ListCheckpointsRequest)(nil),      // 19: motif.v1.ListCheckpointsRequest
+	(*ListCheckpointsResponse)(nil),     // 20: motif.v1.ListCheckpointsResponse
+	(*DeleteSavepointRequest)(nil),      // 21: motif.v1.DeleteSavepointRequest
+	(*DeleteSavepointResponse)(nil),     // 22: motif.v1.DeleteSavepointResponse
+	nil,                                 // 23: motif.v1.Checkpoint.PatternsEntry
+	nil,                                 // 24: motif.v1.Checkpoint.LabelsEntry
+	nil,                                 // 25: motif.v1.CreateCheckpointRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),       // 26: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),         // 27: google.protobuf.Duration
+	(PatternState)(0),                   // 28: motif.v1.PatternState
 }
 var file_motif_v1_admin_service_proto_depIdxs = []int32{
-	17, // 0: motif.v1.GetStatusResponse.started_at:type_name -> google.protobuf.Timestamp
-	2,  // 1: motif.v1.GetStatusResponse.partitions:type_name -> motif.v1.PartitionStatus
-	5,  // 2: motif.v1.GetStatusResponse.last_checkpoint:type_name -> motif.v1.Checkpoint
-	7,  // 3: motif.v1.GetStatusResponse.last_checkpoint_failure:type_name -> motif.v1.CheckpointFailure
-	3,  // 4: motif.v1.GetStatusResponse.patterns:type_name -> motif.v1.PatternStatus
-	4,  // 5: motif.v1.GetStatusResponse.counters:type_name -> motif.v1.Counters
-	17, // 6: motif.v1.PartitionStatus.watermark:type_name -> google.protobuf.Timestamp
-	18, // 7: motif.v1.PartitionStatus.watermark_lag:type_name -> google.protobuf.Duration
-	19, // 8: motif.v1.PatternStatus.state:type_name -> motif.v1.PatternState
-	17, // 9: motif.v1.Checkpoint.created_at:type_name -> google.protobuf.Timestamp
-	18, // 10: motif.v1.Checkpoint.duration:type_name -> google.protobuf.Duration
-	6,  // 11: motif.v1.Checkpoint.positions:type_name -> motif.v1.PartitionPosition
-	14, // 12: motif.v1.Checkpoint.patterns:type_name -> motif.v1.Checkpoint.PatternsEntry
-	15, // 13: motif.v1.Checkpoint.labels:type_name -> motif.v1.Checkpoint.LabelsEntry
-	17, // 14: motif.v1.PartitionPosition.watermark:type_name -> google.protobuf.Timestamp
-	17, // 15: motif.v1.CheckpointFailure.failed_at:type_name -> google.protobuf.Timestamp
-	16, // 16: motif.v1.CreateCheckpointRequest.labels:type_name -> motif.v1.CreateCheckpointRequest.LabelsEntry
-	5,  // 17: motif.v1.CreateCheckpointResponse.checkpoint:type_name -> motif.v1.Checkpoint
-	5,  // 18: motif.v1.ListCheckpointsResponse.checkpoints:type_name -> motif.v1.Checkpoint
-	0,  // 19: motif.v1.AdminService.GetStatus:input_type -> motif.v1.GetStatusRequest
-	8,  // 20: motif.v1.AdminService.CreateCheckpoint:input_type -> motif.v1.CreateCheckpointRequest
-	10, // 21: motif.v1.AdminService.ListCheckpoints:input_type -> motif.v1.ListCheckpointsRequest
-	12, // 22: motif.v1.AdminService.DeleteSavepoint:input_type -> motif.v1.DeleteSavepointRequest
-	1,  // 23: motif.v1.AdminService.GetStatus:output_type -> motif.v1.GetStatusResponse
-	9,  // 24: motif.v1.AdminService.CreateCheckpoint:output_type -> motif.v1.CreateCheckpointResponse
-	11, // 25: motif.v1.AdminService.ListCheckpoints:output_type -> motif.v1.ListCheckpointsResponse
-	13, // 26: motif.v1.AdminService.DeleteSavepoint:output_type -> motif.v1.DeleteSavepointResponse
-	23, // [23:27] is the sub-list for method output_type
-	19, // [19:23] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	7,  // 0: motif.v1.ClusterStatus.members:type_name -> motif.v1.ClusterMember
+	8,  // 1: motif.v1.ClusterStatus.partitions:type_name -> motif.v1.ClusterPartition
+	26, // 2: motif.v1.ClusterPartition.watermark:type_name -> google.protobuf.Timestamp
+	26, // 3: motif.v1.GetStatusResponse.started_at:type_name -> google.protobuf.Timestamp
+	11, // 4: motif.v1.GetStatusResponse.partitions:type_name -> motif.v1.PartitionStatus
+	14, // 5: motif.v1.GetStatusResponse.last_checkpoint:type_name -> motif.v1.Checkpoint
+	16, // 6: motif.v1.GetStatusResponse.last_checkpoint_failure:type_name -> motif.v1.CheckpointFailure
+	12, // 7: motif.v1.GetStatusResponse.patterns:type_name -> motif.v1.PatternStatus
+	13, // 8: motif.v1.GetStatusResponse.counters:type_name -> motif.v1.Counters
+	6,  // 9: motif.v1.GetStatusResponse.cluster:type_name -> motif.v1.ClusterStatus
+	26, // 10: motif.v1.PartitionStatus.watermark:type_name -> google.protobuf.Timestamp
+	27, // 11: motif.v1.PartitionStatus.watermark_lag:type_name -> google.protobuf.Duration
+	28, // 12: motif.v1.PatternStatus.state:type_name -> motif.v1.PatternState
+	26, // 13: motif.v1.Checkpoint.created_at:type_name -> google.protobuf.Timestamp
+	27, // 14: motif.v1.Checkpoint.duration:type_name -> google.protobuf.Duration
+	15, // 15: motif.v1.Checkpoint.positions:type_name -> motif.v1.PartitionPosition
+	23, // 16: motif.v1.Checkpoint.patterns:type_name -> motif.v1.Checkpoint.PatternsEntry
+	24, // 17: motif.v1.Checkpoint.labels:type_name -> motif.v1.Checkpoint.LabelsEntry
+	26, // 18: motif.v1.PartitionPosition.watermark:type_name -> google.protobuf.Timestamp
+	26, // 19: motif.v1.CheckpointFailure.failed_at:type_name -> google.protobuf.Timestamp
+	25, // 20: motif.v1.CreateCheckpointRequest.labels:type_name -> motif.v1.CreateCheckpointRequest.LabelsEntry
+	14, // 21: motif.v1.CreateCheckpointResponse.checkpoint:type_name -> motif.v1.Checkpoint
+	14, // 22: motif.v1.ListCheckpointsResponse.checkpoints:type_name -> motif.v1.Checkpoint
+	9,  // 23: motif.v1.AdminService.GetStatus:input_type -> motif.v1.GetStatusRequest
+	17, // 24: motif.v1.AdminService.CreateCheckpoint:input_type -> motif.v1.CreateCheckpointRequest
+	19, // 25: motif.v1.AdminService.ListCheckpoints:input_type -> motif.v1.ListCheckpointsRequest
+	21, // 26: motif.v1.AdminService.DeleteSavepoint:input_type -> motif.v1.DeleteSavepointRequest
+	0,  // 27: motif.v1.AdminService.JoinCluster:input_type -> motif.v1.JoinClusterRequest
+	2,  // 28: motif.v1.AdminService.RemoveClusterMember:input_type -> motif.v1.RemoveClusterMemberRequest
+	4,  // 29: motif.v1.AdminService.ForwardClusterWrite:input_type -> motif.v1.ForwardClusterWriteRequest
+	10, // 30: motif.v1.AdminService.GetStatus:output_type -> motif.v1.GetStatusResponse
+	18, // 31: motif.v1.AdminService.CreateCheckpoint:output_type -> motif.v1.CreateCheckpointResponse
+	20, // 32: motif.v1.AdminService.ListCheckpoints:output_type -> motif.v1.ListCheckpointsResponse
+	22, // 33: motif.v1.AdminService.DeleteSavepoint:output_type -> motif.v1.DeleteSavepointResponse
+	1,  // 34: motif.v1.AdminService.JoinCluster:output_type -> motif.v1.JoinClusterResponse
+	3,  // 35: motif.v1.AdminService.RemoveClusterMember:output_type -> motif.v1.RemoveClusterMemberResponse
+	5,  // 36: motif.v1.AdminService.ForwardClusterWrite:output_type -> motif.v1.ForwardClusterWriteResponse
+	30, // [30:37] is the sub-list for method output_type
+	23, // [23:30] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_motif_v1_admin_service_proto_init() }
@@ -1268,7 +1901,7 @@ func file_motif_v1_admin_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_motif_v1_admin_service_proto_rawDesc), len(file_motif_v1_admin_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

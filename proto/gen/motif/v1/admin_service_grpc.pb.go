@@ -19,10 +19,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AdminService_GetStatus_FullMethodName        = "/motif.v1.AdminService/GetStatus"
-	AdminService_CreateCheckpoint_FullMethodName = "/motif.v1.AdminService/CreateCheckpoint"
-	AdminService_ListCheckpoints_FullMethodName  = "/motif.v1.AdminService/ListCheckpoints"
-	AdminService_DeleteSavepoint_FullMethodName  = "/motif.v1.AdminService/DeleteSavepoint"
+	AdminService_GetStatus_FullMethodName           = "/motif.v1.AdminService/GetStatus"
+	AdminService_CreateCheckpoint_FullMethodName    = "/motif.v1.AdminService/CreateCheckpoint"
+	AdminService_ListCheckpoints_FullMethodName     = "/motif.v1.AdminService/ListCheckpoints"
+	AdminService_DeleteSavepoint_FullMethodName     = "/motif.v1.AdminService/DeleteSavepoint"
+	AdminService_JoinCluster_FullMethodName         = "/motif.v1.AdminService/JoinCluster"
+	AdminService_RemoveClusterMember_FullMethodName = "/motif.v1.AdminService/RemoveClusterMember"
+	AdminService_ForwardClusterWrite_FullMethodName = "/motif.v1.AdminService/ForwardClusterWrite"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -49,6 +52,20 @@ type AdminServiceClient interface {
 	// no savepoint of that name. Automatic checkpoints are pruned by the node
 	// and cannot be deleted.
 	DeleteSavepoint(ctx context.Context, in *DeleteSavepointRequest, opts ...grpc.CallOption) (*DeleteSavepointResponse, error)
+	// JoinCluster adds a node to the cluster the serving node belongs to (any
+	// member forwards it to the leader). The joining node must already be
+	// running its raft transport. Joining again with the same addresses
+	// changes nothing. Fails with FAILED_PRECONDITION on a node that does not
+	// run as part of a cluster.
+	JoinCluster(ctx context.Context, in *JoinClusterRequest, opts ...grpc.CallOption) (*JoinClusterResponse, error)
+	// RemoveClusterMember decommissions a node: it leaves the raft
+	// configuration and its partitions move to the other members. The node
+	// itself should then be stopped.
+	RemoveClusterMember(ctx context.Context, in *RemoveClusterMemberRequest, opts ...grpc.CallOption) (*RemoveClusterMemberResponse, error)
+	// ForwardClusterWrite applies, on the leader, a replicated write that a
+	// follower made (a pattern change, a partition checkpoint). Between
+	// members of a cluster only.
+	ForwardClusterWrite(ctx context.Context, in *ForwardClusterWriteRequest, opts ...grpc.CallOption) (*ForwardClusterWriteResponse, error)
 }
 
 type adminServiceClient struct {
@@ -99,6 +116,36 @@ func (c *adminServiceClient) DeleteSavepoint(ctx context.Context, in *DeleteSave
 	return out, nil
 }
 
+func (c *adminServiceClient) JoinCluster(ctx context.Context, in *JoinClusterRequest, opts ...grpc.CallOption) (*JoinClusterResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JoinClusterResponse)
+	err := c.cc.Invoke(ctx, AdminService_JoinCluster_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) RemoveClusterMember(ctx context.Context, in *RemoveClusterMemberRequest, opts ...grpc.CallOption) (*RemoveClusterMemberResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemoveClusterMemberResponse)
+	err := c.cc.Invoke(ctx, AdminService_RemoveClusterMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ForwardClusterWrite(ctx context.Context, in *ForwardClusterWriteRequest, opts ...grpc.CallOption) (*ForwardClusterWriteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ForwardClusterWriteResponse)
+	err := c.cc.Invoke(ctx, AdminService_ForwardClusterWrite_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -123,6 +170,20 @@ type AdminServiceServer interface {
 	// no savepoint of that name. Automatic checkpoints are pruned by the node
 	// and cannot be deleted.
 	DeleteSavepoint(context.Context, *DeleteSavepointRequest) (*DeleteSavepointResponse, error)
+	// JoinCluster adds a node to the cluster the serving node belongs to (any
+	// member forwards it to the leader). The joining node must already be
+	// running its raft transport. Joining again with the same addresses
+	// changes nothing. Fails with FAILED_PRECONDITION on a node that does not
+	// run as part of a cluster.
+	JoinCluster(context.Context, *JoinClusterRequest) (*JoinClusterResponse, error)
+	// RemoveClusterMember decommissions a node: it leaves the raft
+	// configuration and its partitions move to the other members. The node
+	// itself should then be stopped.
+	RemoveClusterMember(context.Context, *RemoveClusterMemberRequest) (*RemoveClusterMemberResponse, error)
+	// ForwardClusterWrite applies, on the leader, a replicated write that a
+	// follower made (a pattern change, a partition checkpoint). Between
+	// members of a cluster only.
+	ForwardClusterWrite(context.Context, *ForwardClusterWriteRequest) (*ForwardClusterWriteResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -144,6 +205,15 @@ func (UnimplementedAdminServiceServer) ListCheckpoints(context.Context, *ListChe
 }
 func (UnimplementedAdminServiceServer) DeleteSavepoint(context.Context, *DeleteSavepointRequest) (*DeleteSavepointResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteSavepoint not implemented")
+}
+func (UnimplementedAdminServiceServer) JoinCluster(context.Context, *JoinClusterRequest) (*JoinClusterResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method JoinCluster not implemented")
+}
+func (UnimplementedAdminServiceServer) RemoveClusterMember(context.Context, *RemoveClusterMemberRequest) (*RemoveClusterMemberResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveClusterMember not implemented")
+}
+func (UnimplementedAdminServiceServer) ForwardClusterWrite(context.Context, *ForwardClusterWriteRequest) (*ForwardClusterWriteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ForwardClusterWrite not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -238,6 +308,60 @@ func _AdminService_DeleteSavepoint_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_JoinCluster_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(JoinClusterRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).JoinCluster(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_JoinCluster_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).JoinCluster(ctx, req.(*JoinClusterRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_RemoveClusterMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveClusterMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).RemoveClusterMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_RemoveClusterMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).RemoveClusterMember(ctx, req.(*RemoveClusterMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ForwardClusterWrite_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ForwardClusterWriteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ForwardClusterWrite(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ForwardClusterWrite_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ForwardClusterWrite(ctx, req.(*ForwardClusterWriteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -260,6 +384,18 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteSavepoint",
 			Handler:    _AdminService_DeleteSavepoint_Handler,
+		},
+		{
+			MethodName: "JoinCluster",
+			Handler:    _AdminService_JoinCluster_Handler,
+		},
+		{
+			MethodName: "RemoveClusterMember",
+			Handler:    _AdminService_RemoveClusterMember_Handler,
+		},
+		{
+			MethodName: "ForwardClusterWrite",
+			Handler:    _AdminService_ForwardClusterWrite_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

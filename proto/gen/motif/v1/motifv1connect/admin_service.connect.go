@@ -44,6 +44,15 @@ const (
 	// AdminServiceDeleteSavepointProcedure is the fully-qualified name of the AdminService's
 	// DeleteSavepoint RPC.
 	AdminServiceDeleteSavepointProcedure = "/motif.v1.AdminService/DeleteSavepoint"
+	// AdminServiceJoinClusterProcedure is the fully-qualified name of the AdminService's JoinCluster
+	// RPC.
+	AdminServiceJoinClusterProcedure = "/motif.v1.AdminService/JoinCluster"
+	// AdminServiceRemoveClusterMemberProcedure is the fully-qualified name of the AdminService's
+	// RemoveClusterMember RPC.
+	AdminServiceRemoveClusterMemberProcedure = "/motif.v1.AdminService/RemoveClusterMember"
+	// AdminServiceForwardClusterWriteProcedure is the fully-qualified name of the AdminService's
+	// ForwardClusterWrite RPC.
+	AdminServiceForwardClusterWriteProcedure = "/motif.v1.AdminService/ForwardClusterWrite"
 )
 
 // AdminServiceClient is a client for the motif.v1.AdminService service.
@@ -62,6 +71,20 @@ type AdminServiceClient interface {
 	// no savepoint of that name. Automatic checkpoints are pruned by the node
 	// and cannot be deleted.
 	DeleteSavepoint(context.Context, *connect.Request[v1.DeleteSavepointRequest]) (*connect.Response[v1.DeleteSavepointResponse], error)
+	// JoinCluster adds a node to the cluster the serving node belongs to (any
+	// member forwards it to the leader). The joining node must already be
+	// running its raft transport. Joining again with the same addresses
+	// changes nothing. Fails with FAILED_PRECONDITION on a node that does not
+	// run as part of a cluster.
+	JoinCluster(context.Context, *connect.Request[v1.JoinClusterRequest]) (*connect.Response[v1.JoinClusterResponse], error)
+	// RemoveClusterMember decommissions a node: it leaves the raft
+	// configuration and its partitions move to the other members. The node
+	// itself should then be stopped.
+	RemoveClusterMember(context.Context, *connect.Request[v1.RemoveClusterMemberRequest]) (*connect.Response[v1.RemoveClusterMemberResponse], error)
+	// ForwardClusterWrite applies, on the leader, a replicated write that a
+	// follower made (a pattern change, a partition checkpoint). Between
+	// members of a cluster only.
+	ForwardClusterWrite(context.Context, *connect.Request[v1.ForwardClusterWriteRequest]) (*connect.Response[v1.ForwardClusterWriteResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the motif.v1.AdminService service. By default, it
@@ -102,15 +125,38 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithIdempotency(connect.IdempotencyIdempotent),
 			connect.WithClientOptions(opts...),
 		),
+		joinCluster: connect.NewClient[v1.JoinClusterRequest, v1.JoinClusterResponse](
+			httpClient,
+			baseURL+AdminServiceJoinClusterProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("JoinCluster")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
+		removeClusterMember: connect.NewClient[v1.RemoveClusterMemberRequest, v1.RemoveClusterMemberResponse](
+			httpClient,
+			baseURL+AdminServiceRemoveClusterMemberProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("RemoveClusterMember")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
+		forwardClusterWrite: connect.NewClient[v1.ForwardClusterWriteRequest, v1.ForwardClusterWriteResponse](
+			httpClient,
+			baseURL+AdminServiceForwardClusterWriteProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ForwardClusterWrite")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // adminServiceClient implements AdminServiceClient.
 type adminServiceClient struct {
-	getStatus        *connect.Client[v1.GetStatusRequest, v1.GetStatusResponse]
-	createCheckpoint *connect.Client[v1.CreateCheckpointRequest, v1.CreateCheckpointResponse]
-	listCheckpoints  *connect.Client[v1.ListCheckpointsRequest, v1.ListCheckpointsResponse]
-	deleteSavepoint  *connect.Client[v1.DeleteSavepointRequest, v1.DeleteSavepointResponse]
+	getStatus           *connect.Client[v1.GetStatusRequest, v1.GetStatusResponse]
+	createCheckpoint    *connect.Client[v1.CreateCheckpointRequest, v1.CreateCheckpointResponse]
+	listCheckpoints     *connect.Client[v1.ListCheckpointsRequest, v1.ListCheckpointsResponse]
+	deleteSavepoint     *connect.Client[v1.DeleteSavepointRequest, v1.DeleteSavepointResponse]
+	joinCluster         *connect.Client[v1.JoinClusterRequest, v1.JoinClusterResponse]
+	removeClusterMember *connect.Client[v1.RemoveClusterMemberRequest, v1.RemoveClusterMemberResponse]
+	forwardClusterWrite *connect.Client[v1.ForwardClusterWriteRequest, v1.ForwardClusterWriteResponse]
 }
 
 // GetStatus calls motif.v1.AdminService.GetStatus.
@@ -133,6 +179,21 @@ func (c *adminServiceClient) DeleteSavepoint(ctx context.Context, req *connect.R
 	return c.deleteSavepoint.CallUnary(ctx, req)
 }
 
+// JoinCluster calls motif.v1.AdminService.JoinCluster.
+func (c *adminServiceClient) JoinCluster(ctx context.Context, req *connect.Request[v1.JoinClusterRequest]) (*connect.Response[v1.JoinClusterResponse], error) {
+	return c.joinCluster.CallUnary(ctx, req)
+}
+
+// RemoveClusterMember calls motif.v1.AdminService.RemoveClusterMember.
+func (c *adminServiceClient) RemoveClusterMember(ctx context.Context, req *connect.Request[v1.RemoveClusterMemberRequest]) (*connect.Response[v1.RemoveClusterMemberResponse], error) {
+	return c.removeClusterMember.CallUnary(ctx, req)
+}
+
+// ForwardClusterWrite calls motif.v1.AdminService.ForwardClusterWrite.
+func (c *adminServiceClient) ForwardClusterWrite(ctx context.Context, req *connect.Request[v1.ForwardClusterWriteRequest]) (*connect.Response[v1.ForwardClusterWriteResponse], error) {
+	return c.forwardClusterWrite.CallUnary(ctx, req)
+}
+
 // AdminServiceHandler is an implementation of the motif.v1.AdminService service.
 type AdminServiceHandler interface {
 	// GetStatus returns the node's state at a glance: what `motif status`
@@ -149,6 +210,20 @@ type AdminServiceHandler interface {
 	// no savepoint of that name. Automatic checkpoints are pruned by the node
 	// and cannot be deleted.
 	DeleteSavepoint(context.Context, *connect.Request[v1.DeleteSavepointRequest]) (*connect.Response[v1.DeleteSavepointResponse], error)
+	// JoinCluster adds a node to the cluster the serving node belongs to (any
+	// member forwards it to the leader). The joining node must already be
+	// running its raft transport. Joining again with the same addresses
+	// changes nothing. Fails with FAILED_PRECONDITION on a node that does not
+	// run as part of a cluster.
+	JoinCluster(context.Context, *connect.Request[v1.JoinClusterRequest]) (*connect.Response[v1.JoinClusterResponse], error)
+	// RemoveClusterMember decommissions a node: it leaves the raft
+	// configuration and its partitions move to the other members. The node
+	// itself should then be stopped.
+	RemoveClusterMember(context.Context, *connect.Request[v1.RemoveClusterMemberRequest]) (*connect.Response[v1.RemoveClusterMemberResponse], error)
+	// ForwardClusterWrite applies, on the leader, a replicated write that a
+	// follower made (a pattern change, a partition checkpoint). Between
+	// members of a cluster only.
+	ForwardClusterWrite(context.Context, *connect.Request[v1.ForwardClusterWriteRequest]) (*connect.Response[v1.ForwardClusterWriteResponse], error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -185,6 +260,26 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithIdempotency(connect.IdempotencyIdempotent),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceJoinClusterHandler := connect.NewUnaryHandler(
+		AdminServiceJoinClusterProcedure,
+		svc.JoinCluster,
+		connect.WithSchema(adminServiceMethods.ByName("JoinCluster")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceRemoveClusterMemberHandler := connect.NewUnaryHandler(
+		AdminServiceRemoveClusterMemberProcedure,
+		svc.RemoveClusterMember,
+		connect.WithSchema(adminServiceMethods.ByName("RemoveClusterMember")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceForwardClusterWriteHandler := connect.NewUnaryHandler(
+		AdminServiceForwardClusterWriteProcedure,
+		svc.ForwardClusterWrite,
+		connect.WithSchema(adminServiceMethods.ByName("ForwardClusterWrite")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/motif.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceGetStatusProcedure:
@@ -195,6 +290,12 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceListCheckpointsHandler.ServeHTTP(w, r)
 		case AdminServiceDeleteSavepointProcedure:
 			adminServiceDeleteSavepointHandler.ServeHTTP(w, r)
+		case AdminServiceJoinClusterProcedure:
+			adminServiceJoinClusterHandler.ServeHTTP(w, r)
+		case AdminServiceRemoveClusterMemberProcedure:
+			adminServiceRemoveClusterMemberHandler.ServeHTTP(w, r)
+		case AdminServiceForwardClusterWriteProcedure:
+			adminServiceForwardClusterWriteHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -218,4 +319,16 @@ func (UnimplementedAdminServiceHandler) ListCheckpoints(context.Context, *connec
 
 func (UnimplementedAdminServiceHandler) DeleteSavepoint(context.Context, *connect.Request[v1.DeleteSavepointRequest]) (*connect.Response[v1.DeleteSavepointResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("motif.v1.AdminService.DeleteSavepoint is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) JoinCluster(context.Context, *connect.Request[v1.JoinClusterRequest]) (*connect.Response[v1.JoinClusterResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("motif.v1.AdminService.JoinCluster is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) RemoveClusterMember(context.Context, *connect.Request[v1.RemoveClusterMemberRequest]) (*connect.Response[v1.RemoveClusterMemberResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("motif.v1.AdminService.RemoveClusterMember is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ForwardClusterWrite(context.Context, *connect.Request[v1.ForwardClusterWriteRequest]) (*connect.Response[v1.ForwardClusterWriteResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("motif.v1.AdminService.ForwardClusterWrite is not implemented"))
 }

@@ -1,0 +1,128 @@
+package cluster
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"slices"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	motifv1 "github.com/motifcep/motif/proto/gen/motif/v1"
+	"github.com/motifcep/motif/proto/gen/motif/v1/motifv1connect"
+	"github.com/motifcep/motif/raftstate"
+)
+
+// What the API (api.Cluster) asks of a cluster node.
+
+// Join adds a node to the cluster: on the leader directly, otherwise
+// through the leader's API.
+func (c *Node) Join(ctx context.Context, id, raftAddr, apiAddr string) (string, error) {
+	for {
+		err := c.raft.AddMember(ctx, id, raftAddr, apiAddr)
+		var nl *raftstate.NotLeaderError
+		if !errors.As(err, &nl) {
+			if err != nil {
+				return "", err
+			}
+			return c.cfg.NodeID, nil
+		}
+		if nl.LeaderAPIAddr != "" {
+			res, err := AdminClient(nl.LeaderAPIAddr, c.cfg.Token).JoinCluster(ctx, connect.NewRequest(&motifv1.JoinClusterRequest{
+				NodeId: id, RaftAddr: raftAddr, ApiAddr: apiAddr}))
+			if err != nil {
+				return "", err
+			}
+			return res.Msg.GetLeaderId(), nil
+		}
+		if _, _, err := c.raft.WaitLeader(ctx); err != nil {
+			return "", err
+		}
+	}
+}
+
+// Remove decommissions node id, through the leader.
+func (c *Node) Remove(ctx context.Context, id string) error {
+	err := c.raft.RemoveMember(ctx, id)
+	var nl *raftstate.NotLeaderError
+	if errors.As(err, &nl) && nl.LeaderAPIAddr != "" {
+		_, err = AdminClient(nl.LeaderAPIAddr, c.cfg.Token).RemoveClusterMember(ctx,
+			connect.NewRequest(&motifv1.RemoveClusterMemberRequest{NodeId: id}))
+	}
+	return err
+}
+
+// ApplyForwarded applies a follower's write (see raftstate).
+func (c *Node) ApplyForwarded(ctx context.Context, cmd []byte) (uint64, error) {
+	return c.raft.ApplyForwarded(ctx, cmd)
+}
+
+// Status is the cluster as this node knows it: the replicated state, with
+// the lag of the partitions this node reads.
+func (c *Node) Status() *motifv1.ClusterStatus {
+	st := c.raft.State()
+	rs := c.raft.Status()
+	out := &motifv1.ClusterStatus{LeaderId: rs.LeaderID, RaftState: rs.State, CatalogRevision: st.Catalog().Revision}
+	for _, m := range st.Members() {
+		out.Members = append(out.Members, &motifv1.ClusterMember{NodeId: m.ID, RaftAddr: m.RaftAddr, ApiAddr: m.APIAddr,
+			Alive: m.State == raftstate.MemberAlive})
+	}
+	slices.SortFunc(out.Members, func(a, b *motifv1.ClusterMember) int { return cmp.Compare(a.NodeId, b.NodeId) })
+	c.mu.Lock()
+	lags := map[raftstate.Partition]int64{}
+	for p, w := range c.workers {
+		lags[p] = w.lag.Load()
+	}
+	c.mu.Unlock()
+	for _, ps := range st.Partitions() {
+		m := &motifv1.ClusterPartition{Topic: ps.Partition.Topic, Partition: uint32(ps.Partition.Partition), Owner: ps.Owner,
+			Epoch: ps.Epoch, CommittedOffset: ps.Checkpoint.Offset, Lag: -1}
+		if wm := ps.Checkpoint.Watermark; ps.CheckpointEpoch != 0 && wm != 0 && wm != math.MinInt64 {
+			m.Watermark = timestamppb.New(time.Unix(0, wm))
+		}
+		if lag, ok := lags[ps.Partition]; ok {
+			m.Lag = lag
+		}
+		out.Partitions = append(out.Partitions, m)
+	}
+	return out
+}
+
+// AdminClient is a client of the admin service at addr (host:port) that
+// presents token, if any.
+func AdminClient(addr, token string) motifv1connect.AdminServiceClient {
+	var opts []connect.ClientOption
+	if token != "" {
+		opts = append(opts, connect.WithInterceptors(bearer(token)))
+	}
+	return motifv1connect.NewAdminServiceClient(http.DefaultClient, "http://"+addr, opts...)
+}
+
+func bearer(token string) connect.UnaryInterceptorFunc {
+	return func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			req.Header().Set("Authorization", "Bearer "+token)
+			return next(ctx, req)
+		}
+	}
+}
+
+// Forwarder returns a Config.Forward that sends writes to the leader's
+// ForwardClusterWrite.
+func Forwarder(token string) func(ctx context.Context, leaderAPIAddr string, cmd []byte) (uint64, error) {
+	return func(ctx context.Context, leaderAPIAddr string, cmd []byte) (uint64, error) {
+		res, err := AdminClient(leaderAPIAddr, token).ForwardClusterWrite(ctx,
+			connect.NewRequest(&motifv1.ForwardClusterWriteRequest{Command: cmd}))
+		if err != nil {
+			return 0, err
+		}
+		if code := res.Msg.GetErrorCode(); code != "" {
+			return 0, raftstate.CodeError(code, res.Msg.GetError())
+		}
+		return res.Msg.GetIndex(), nil
+	}
+}
