@@ -73,9 +73,9 @@ func (c *Node) Status() *motifv1.ClusterStatus {
 	}
 	slices.SortFunc(out.Members, func(a, b *motifv1.ClusterMember) int { return cmp.Compare(a.NodeId, b.NodeId) })
 	c.mu.Lock()
-	lags := map[raftstate.Partition]int64{}
+	mine := map[raftstate.Partition]*worker{}
 	for p, w := range c.workers {
-		lags[p] = w.lag.Load()
+		mine[p] = w
 	}
 	c.mu.Unlock()
 	for _, ps := range st.Partitions() {
@@ -84,8 +84,8 @@ func (c *Node) Status() *motifv1.ClusterStatus {
 		if wm := ps.Checkpoint.Watermark; ps.CheckpointEpoch != 0 && wm != 0 && wm != math.MinInt64 {
 			m.Watermark = timestamppb.New(time.Unix(0, wm))
 		}
-		if lag, ok := lags[ps.Partition]; ok {
-			m.Lag = lag
+		if w, ok := mine[ps.Partition]; ok {
+			m.Lag, m.CatalogRevision = w.lag.Load(), w.rev.Load()
 		}
 		out.Partitions = append(out.Partitions, m)
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/motifcep/motif/event"
@@ -79,9 +80,10 @@ type Node struct {
 	dead  *kafka.DeadLetters
 	parts []raftstate.Partition
 
-	mu       sync.Mutex
-	workers  map[raftstate.Partition]*worker
-	frontRev uint64 // catalog revision the front node's catalog came from
+	mu      sync.Mutex // guards workers
+	workers map[raftstate.Partition]*worker
+	// frontRev is the catalog revision the front node's catalog came from.
+	frontRev atomic.Uint64
 }
 
 // Open starts the node's raft and its front node; Run starts matching.
@@ -129,7 +131,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	fc.Catalog = c.raft.State().Catalog().Doc
 	fc.CommitCatalog = c.commitCatalog
 	fc.CheckpointInterval = -1
-	c.frontRev = c.raft.State().Catalog().Revision
+	c.frontRev.Store(c.raft.State().Catalog().Revision)
 	if c.front, err = node.Open(fc); err != nil {
 		c.raft.Close()
 		c.closeDead()
@@ -220,23 +222,36 @@ func (c *Node) setPartitions(ctx context.Context) {
 // to match the replicated state.
 func (c *Node) reconcile(ctx context.Context) {
 	st := c.raft.State()
-	cat := st.Catalog()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cat.Revision != c.frontRev && cat.Doc != nil {
-		if err := c.front.InstallCatalog(ctx, cat.Doc); err != nil {
-			c.log.Error("cannot install the cluster's catalog", "revision", cat.Revision, "err", err)
-		} else {
-			c.frontRev = cat.Revision
+	if cat := st.Catalog(); cat.Doc != nil {
+		// Installing waits for a pattern change in progress (which may be
+		// waiting for raft): no lock of this node is held meanwhile.
+		if cat.Revision != c.frontRev.Load() {
+			if err := c.front.InstallCatalog(ctx, cat.Doc); err != nil {
+				c.log.Error("cannot install the cluster's catalog", "revision", cat.Revision, "err", err)
+			} else {
+				c.frontRev.Store(cat.Revision)
+			}
 		}
+		c.mu.Lock()
+		var nodes []*worker
 		for _, w := range c.workers {
+			if w.rev.Load() != cat.Revision {
+				nodes = append(nodes, w)
+			}
+		}
+		c.mu.Unlock()
+		for _, w := range nodes {
 			if nd, _ := w.node(); nd != nil {
 				if err := nd.InstallCatalog(ctx, cat.Doc); err != nil && ctx.Err() == nil {
 					c.log.Error("cannot install the cluster's catalog", "partition", w.part.String(), "err", err)
+				} else if err == nil {
+					w.rev.Store(cat.Revision)
 				}
 			}
 		}
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	owned := map[raftstate.Partition]uint64{}
 	for _, ps := range st.Owned(c.cfg.NodeID) {
 		owned[ps.Partition] = ps.Epoch
@@ -291,19 +306,14 @@ func (c *Node) workerCache() int64 {
 // commitCatalog commits a catalog change of the front node through the
 // cluster, from the revision the front node's catalog came from.
 func (c *Node) commitCatalog(ctx context.Context, doc []byte) error {
-	c.mu.Lock()
-	from := c.frontRev
-	c.mu.Unlock()
-	cat, err := c.raft.ApplyCatalog(ctx, from, doc)
+	cat, err := c.raft.ApplyCatalog(ctx, c.frontRev.Load(), doc)
 	if errors.Is(err, raftstate.ErrStaleRevision) {
 		return fmt.Errorf("%w: the catalog changed on another node meanwhile; try again", node.ErrConflict)
 	}
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	c.frontRev = cat.Revision
-	c.mu.Unlock()
+	c.frontRev.Store(cat.Revision)
 	return nil
 }
 

@@ -45,6 +45,7 @@ type worker struct {
 	nd   *node.Node
 	snk  *sink.Sink
 	lag  atomic.Int64
+	rev  atomic.Uint64 // catalog revision installed
 	runs atomic.Uint64
 }
 
@@ -116,7 +117,8 @@ func (c *Node) runOnce(ctx context.Context, w *worker, log interface {
 	if err != nil {
 		return err
 	}
-	doc := c.raft.State().Catalog().Doc
+	cat := c.raft.State().Catalog()
+	doc := cat.Doc
 	var quiet, from uint64
 	var ahead uint64
 	takeover := !fresh
@@ -201,6 +203,7 @@ func (c *Node) runOnce(ctx context.Context, w *worker, log interface {
 	w.mu.Lock()
 	w.nd, w.snk = nd, s
 	w.mu.Unlock()
+	w.rev.Store(cat.Revision)
 	defer func() {
 		w.mu.Lock()
 		w.nd, w.snk = nil, nil

@@ -94,10 +94,14 @@ func printStatus(w io.Writer, st *motifv1.GetStatusResponse) {
 		fmt.Fprintln(tw, "input:\theld back: the alert sink is behind")
 	}
 	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "SOURCE\tPARTITION\tCOMMITTED\tEND\tLAG\tWATERMARK\tIDLE\tPAUSED")
-	for _, p := range st.GetPartitions() {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", p.GetSource(), p.GetPartition(), p.GetCommittedOffset(),
-			p.GetEndOffset(), p.GetLag(), timeText(p.GetWatermark()), yesNo(p.GetIdle()), yesNo(p.GetPaused()))
+	if cl := st.GetCluster(); cl != nil {
+		printCluster(tw, cl)
+	} else {
+		fmt.Fprintln(tw, "SOURCE\tPARTITION\tCOMMITTED\tEND\tLAG\tWATERMARK\tIDLE\tPAUSED")
+		for _, p := range st.GetPartitions() {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", p.GetSource(), p.GetPartition(), p.GetCommittedOffset(),
+				p.GetEndOffset(), p.GetLag(), timeText(p.GetWatermark()), yesNo(p.GetIdle()), yesNo(p.GetPaused()))
+		}
 	}
 	fmt.Fprintln(tw)
 	if len(st.GetPatterns()) == 0 {
@@ -112,6 +116,41 @@ func printStatus(w io.Writer, st *motifv1.GetStatusResponse) {
 	tw.Flush()
 	for line := range strings.Lines(b.String()) {
 		fmt.Fprintln(w, strings.TrimRight(line, " \n"))
+	}
+}
+
+// printCluster prints the cluster part of a member's status: the leader,
+// the members, and every partition with its owner.
+func printCluster(tw io.Writer, cl *motifv1.ClusterStatus) {
+	leader := cl.GetLeaderId()
+	if leader == "" {
+		leader = "none known"
+	}
+	fmt.Fprintf(tw, "cluster:\tleader %s, this node %s, catalog revision %d\n", leader, strings.ToLower(cl.GetRaftState()), cl.GetCatalogRevision())
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "MEMBER\tRAFT\tAPI\tSTATE")
+	for _, m := range cl.GetMembers() {
+		state := "alive"
+		if !m.GetAlive() {
+			state = "lost"
+		}
+		if m.GetNodeId() == cl.GetLeaderId() {
+			state += ", leader"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.GetNodeId(), m.GetRaftAddr(), m.GetApiAddr(), state)
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "TOPIC\tPARTITION\tOWNER\tEPOCH\tCOMMITTED\tLAG\tWATERMARK")
+	for _, p := range cl.GetPartitions() {
+		owner, lag := p.GetOwner(), "-"
+		if owner == "" {
+			owner = "unassigned"
+		}
+		if p.GetLag() >= 0 {
+			lag = fmt.Sprint(p.GetLag())
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\t%s\n", p.GetTopic(), p.GetPartition(), owner, p.GetEpoch(),
+			p.GetCommittedOffset(), lag, timeText(p.GetWatermark()))
 	}
 }
 

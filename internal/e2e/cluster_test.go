@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/motifcep/motif/client"
 	"github.com/motifcep/motif/internal/wait"
+	"github.com/motifcep/motif/internal/workload"
 	"github.com/motifcep/motif/kafka/kafkatest"
 	motifv1 "github.com/motifcep/motif/proto/gen/motif/v1"
 )
@@ -242,5 +245,119 @@ func (p *serveProc) signal(t *testing.T, sig syscall.Signal) {
 	}
 	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A pattern applied on a follower is committed through the leader and
+// matched by every node's partitions; every node's Subscribe serves the
+// whole cluster's alerts from the alert topic, with cursors that mean the
+// same on every node.
+func TestClusterApplyOnFollower(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the motif binary")
+	}
+	bin := buildMotif(t)
+	work := t.TempDir()
+	empty := filepath.Join(work, "none.motif")
+	if err := os.WriteFile(empty, []byte("event auth { card: string, amount: number }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const parts = 3
+	brokers := kafkatest.Cluster(t, map[string]int32{"events": parts, "alerts": 1})
+	up := func(ctx context.Context, c *client.Client) error {
+		_, err := c.Status(ctx)
+		return err
+	}
+	ms := startCluster(t, bin, work, empty, brokers, 3, up)
+	wait.Within(t, 30*time.Second, "partitions spread over three nodes", func() bool {
+		return balancedOver(clusterStatus(ms), parts, "n1", "n2", "n3")
+	})
+	leader := clusterStatus(ms).GetLeaderId()
+	var follower *member
+	for _, m := range ms {
+		if m.id != leader {
+			follower = m
+		}
+	}
+	res, err := follower.client.ApplyPatterns(t.Context(), client.File{Name: "probe.motif", Content: []byte(workload.ProbePattern)})
+	if err != nil {
+		t.Fatalf("apply on follower %s: %v", follower.id, err)
+	}
+	if len(res.Changes) != 1 || res.Changes[0].Version != 1 {
+		t.Fatalf("apply on follower: %+v", res.Changes)
+	}
+	for _, m := range ms {
+		wait.Within(t, 10*time.Second, "the pattern on "+m.id, func() bool {
+			_, err := m.client.GetPattern(t.Context(), "probe", 0)
+			return err == nil
+		})
+	}
+	// Live on a partition once its owner matches with the new revision.
+	rev := clusterStatus(ms).GetCatalogRevision()
+	wait.Within(t, 10*time.Second, "every partition on the new catalog", func() bool {
+		live := 0
+		for _, m := range ms {
+			for _, p := range clusterStatus([]*member{m}).GetPartitions() {
+				if p.GetCatalogRevision() >= rev {
+					live++
+				}
+			}
+		}
+		return live == parts
+	})
+	// A probe then a big amount on one card of every partition: each
+	// partition's owner raises one alert.
+	for p := range parts {
+		card := fmt.Sprintf("c%d", p)
+		kafkatest.Produce(t, brokers, "events", int32(p),
+			[]byte(fmt.Sprintf(`{"type":"auth","time":"2026-01-01T00:00:00Z","card":%q,"amount":1}`, card)),
+			[]byte(fmt.Sprintf(`{"type":"auth","time":"2026-01-01T00:01:00Z","card":%q,"amount":900}`, card)))
+	}
+
+	// Every node serves all of them, under the same sequence numbers.
+	collect := func(m *member, from client.Cursor, n int) []client.Alert {
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		var got []client.Alert
+		for a, err := range m.client.Subscribe(ctx, from, client.Filter{}) {
+			if err != nil {
+				t.Fatalf("subscribe on %s: %v", m.id, err)
+			}
+			got = append(got, a)
+			if len(got) == n {
+				break
+			}
+		}
+		return got
+	}
+	first := collect(ms[0], client.FromStart(), parts)
+	if n := len(kafkatest.ReadAll(t, brokers, "alerts")); n != parts {
+		t.Fatalf("%d alerts in the topic, want %d", n, parts)
+	}
+	for _, m := range ms[1:] {
+		got := collect(m, client.FromStart(), parts)
+		for i := range got {
+			if got[i].Seq != first[i].Seq || got[i].Alert.GetId() != first[i].Alert.GetId() {
+				t.Errorf("%s alert %d = seq %d id %s; %s has seq %d id %s", m.id, i, got[i].Seq, got[i].Alert.GetId(),
+					ms[0].id, first[i].Seq, first[i].Alert.GetId())
+			}
+		}
+		// A cursor from one node resumes on another.
+		rest := collect(m, client.After(first[0].Seq), parts-1)
+		if rest[0].Alert.GetId() != first[1].Alert.GetId() {
+			t.Errorf("after seq %d on %s: %s, want %s", first[0].Seq, m.id, rest[0].Alert.GetId(), first[1].Alert.GetId())
+		}
+	}
+
+	// motif status on any member shows the cluster.
+	out, err := exec.Command(bin, "status", "--server", follower.proc.addr).CombinedOutput()
+	if err != nil {
+		t.Fatalf("motif status: %v\n%s", err, out)
+	}
+	text := string(out)
+	for _, want := range []string{"cluster:\tleader " + leader, "MEMBER", "n1", "n2", "n3", "TOPIC", "events"} {
+		if !strings.Contains(strings.ReplaceAll(text, "  ", "\t"), want) && !strings.Contains(text, strings.TrimPrefix(want, "cluster:\t")) {
+			t.Errorf("motif status lacks %q:\n%s", want, text)
+		}
 	}
 }

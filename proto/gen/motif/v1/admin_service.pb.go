@@ -500,11 +500,15 @@ type ClusterPartition struct {
 	CommittedOffset uint64 `protobuf:"varint,5,opt,name=committed_offset,json=committedOffset,proto3" json:"committed_offset,omitempty"`
 	// The partition's watermark at that checkpoint; unset before any.
 	Watermark *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=watermark,proto3" json:"watermark,omitempty"`
-	// Records behind the partition's end, as the owner last reported; -1
-	// when unknown.
-	Lag           int64 `protobuf:"varint,7,opt,name=lag,proto3" json:"lag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Records behind the partition's end; -1 unless the serving node owns
+	// the partition.
+	Lag int64 `protobuf:"varint,7,opt,name=lag,proto3" json:"lag,omitempty"`
+	// The catalog revision the partition is matched with, when the serving
+	// node owns it; 0 otherwise. A pattern change is live on the partition
+	// once this reaches the change's revision.
+	CatalogRevision uint64 `protobuf:"varint,8,opt,name=catalog_revision,json=catalogRevision,proto3" json:"catalog_revision,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ClusterPartition) Reset() {
@@ -582,6 +586,13 @@ func (x *ClusterPartition) GetWatermark() *timestamppb.Timestamp {
 func (x *ClusterPartition) GetLag() int64 {
 	if x != nil {
 		return x.Lag
+	}
+	return 0
+}
+
+func (x *ClusterPartition) GetCatalogRevision() uint64 {
+	if x != nil {
+		return x.CatalogRevision
 	}
 	return 0
 }
@@ -1686,7 +1697,7 @@ const file_motif_v1_admin_service_proto_rawDesc = "" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
 	"\traft_addr\x18\x02 \x01(\tR\braftAddr\x12\x19\n" +
 	"\bapi_addr\x18\x03 \x01(\tR\aapiAddr\x12\x14\n" +
-	"\x05alive\x18\x04 \x01(\bR\x05alive\"\xe9\x01\n" +
+	"\x05alive\x18\x04 \x01(\bR\x05alive\"\x94\x02\n" +
 	"\x10ClusterPartition\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\rR\tpartition\x12\x14\n" +
@@ -1694,7 +1705,8 @@ const file_motif_v1_admin_service_proto_rawDesc = "" +
 	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\x12)\n" +
 	"\x10committed_offset\x18\x05 \x01(\x04R\x0fcommittedOffset\x128\n" +
 	"\twatermark\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\twatermark\x12\x10\n" +
-	"\x03lag\x18\a \x01(\x03R\x03lag\"\x12\n" +
+	"\x03lag\x18\a \x01(\x03R\x03lag\x12)\n" +
+	"\x10catalog_revision\x18\b \x01(\x04R\x0fcatalogRevision\"\x12\n" +
 	"\x10GetStatusRequest\"\xba\x04\n" +
 	"\x11GetStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12%\n" +
