@@ -173,7 +173,7 @@ func decodeAlert(it *pebble.Iterator) (seq uint64, at int64, id, payload []byte,
 // closeIter closes it and returns the first error it met.
 func closeIter(it *pebble.Iterator, what string) error {
 	if err := it.Close(); err != nil {
-		return fmt.Errorf("checkpoint: %s: %w", what, err)
+		return readErr(err, what)
 	}
 	return nil
 }

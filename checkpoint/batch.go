@@ -215,10 +215,7 @@ func (b *Batch) commit(sync bool) error {
 	} else if sync {
 		opts = pebble.Sync
 	}
-	if err := b.b.Commit(opts); err != nil {
-		return fmt.Errorf("checkpoint: commit: %w", err)
-	}
-	return nil
+	return b.s.commitPebble(b.b, opts, "commit")
 }
 
 func (b *Batch) mergeAlertCounters() error {

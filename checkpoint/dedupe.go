@@ -341,12 +341,13 @@ func (s *Store) pruneIDChunk(cutoff int64) (n int, more bool, err error) {
 				_ = b.Close()
 				continue
 			}
-			err = b.Commit(pebble.NoSync)
+			err = s.commitPebble(b, pebble.NoSync, "prune ids")
+		} else if err != nil {
+			err = fmt.Errorf("checkpoint: prune ids: %w", err)
 		}
 		x.mu.Unlock()
-		err = errors.Join(err, b.Close())
-		if err != nil {
-			return 0, false, fmt.Errorf("checkpoint: prune ids: %w", err)
+		if err = errors.Join(err, b.Close()); err != nil {
+			return 0, false, err
 		}
 		return n, more, nil
 	}

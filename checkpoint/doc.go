@@ -47,6 +47,7 @@
 //	'c' 0x81                               -> alert log bytes (add counter)
 //	'c' 0x82                               -> alert log length (add counter)
 //	'c' 0x83 partition:u32                 -> log bytes of a partition (add counter)
+//	'k' seq:u64                            -> alert mark: the caller's input position for the alerts from seq on
 //	'm' "format"                           -> layout version:u32, now 1
 //
 // Timers ('t') sort by (time, pattern, version, key), so the timers due at a
@@ -125,15 +126,18 @@
 //
 // Checkpoint and Savepoint use Pebble's checkpoint: table files are hard
 // links (so a checkpoint costs the files written since the last one), the
-// MANIFEST and WAL are copied. Pebble takes its lock only to note the files;
-// commits go on while the files are linked and copied. The checkpoint holds
+// MANIFEST and WAL are copied. The memtables are flushed first, so the WAL
+// copied holds only the commits made meanwhile, not up to four 64 MiB
+// memtables' worth. Pebble takes its lock only to note the files; commits
+// go on while the memtables flush and the files are linked and copied. The checkpoint holds
 // every commit that finished before the call began, and possibly later ones:
 // its meta.json therefore records the offsets, watermarks and alert sequence
 // number read back from the checkpoint itself (opened read-only, which also
 // proves it opens), plus the caller's pattern versions and labels. A
 // checkpoint is written under a temporary name and renamed when complete;
 // the last Options.KeepCheckpoints are kept. Savepoints are kept until
-// deleted. Failures are returned and counted in Stats.
+// deleted. Failures are returned and counted in Stats; the unfinished
+// directory is removed, and the earlier checkpoints stay as they were.
 //
 // Restore replaces a data directory's database by a copy of a checkpoint
 // (tables hard-linked, the rest copied): it copies to db.restore, marks the
@@ -152,4 +156,20 @@
 // Options.DedupeWindow, oldest first through 'x', in chunks; a chunk holds
 // the committer back only while it commits (unsynced), and is read again
 // should the committer have reused one of its ids meanwhile.
+//
+// # Faults
+//
+// A synced commit that Pebble cannot write to its WAL (a full disk, an
+// I/O error) fails the store: Pebble reports it by Logger.Fatalf on the
+// committing goroutine, where the store recovers it, and since Pebble's
+// WAL writer keeps the error, every later write is refused with ErrFailed
+// until the store is reopened (faults.go). Pebble's fatal errors on its own
+// goroutines still stop the process. A corrupt file Pebble meets is
+// logged and counted (Stats.Corruptions) rather than fatal, and reads of
+// it fail with ErrCorrupt. Open refuses a damaged directory with ErrCorrupt
+// naming the path: a MANIFEST, OPTIONS or table Pebble cannot read or that
+// is missing, a directory of the layout that is a file, a missing database
+// beside checkpoints. Write stalls are counted in Stats from Pebble's
+// EventListener (events.go); the Pebble settings and the memory they take
+// are in options.go.
 package checkpoint

@@ -11,8 +11,17 @@ var (
 	ErrClosed = errors.New("checkpoint: store is closed")
 
 	// ErrCorrupt is wrapped by every error about a stored key or value that
-	// cannot be decoded; the message names the key.
+	// cannot be decoded, and by Open's errors about a database file that
+	// Pebble reports corrupt or cannot read, or a directory of the layout
+	// that is not one; the message names the key or the path.
 	ErrCorrupt = errors.New("checkpoint: corrupt record")
+
+	// ErrFailed is wrapped by the error of a write that failed on a storage
+	// fault (a full disk, an I/O error), with the cause (errors.Is(err,
+	// syscall.ENOSPC) for a full disk), and by every write after it: Pebble
+	// cannot commit again once its log failed, so the store refuses writes
+	// until it is closed and opened again. Reads go on.
+	ErrFailed = errors.New("checkpoint: store failed")
 
 	// ErrInvalid is wrapped by errors about arguments the store cannot
 	// encode: an empty name, a name holding a NUL byte, a record too large.

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // ReadInfo reads the meta.json of the checkpoint or savepoint in dir.
@@ -28,19 +30,19 @@ func ReadInfo(dir string) (Info, error) {
 	return in, nil
 }
 
-func writeInfo(dir string, in *Info) error {
+func writeInfo(fs vfs.FS, dir string, in *Info) error {
 	b, err := json.MarshalIndent(in, "", "  ")
 	if err != nil {
 		return fmt.Errorf("checkpoint: encode %s: %w", metaFile, err)
 	}
-	return writeFileSync(filepath.Join(dir, metaFile), append(b, '\n'))
+	return writeFileSync(fs, filepath.Join(dir, metaFile), append(b, '\n'))
 }
 
 // writeFileSync writes a new file and syncs it.
-func writeFileSync(path string, data []byte) error {
-	f, err := os.Create(path)
+func writeFileSync(fs vfs.FS, path string, data []byte) error {
+	f, err := fs.Create(path, vfs.WriteCategoryUnspecified)
 	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+		return fmt.Errorf("checkpoint: write %s: %w", path, err)
 	}
 	_, err = f.Write(data)
 	if err == nil {
@@ -55,8 +57,18 @@ func writeFileSync(path string, data []byte) error {
 	return nil
 }
 
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
+// readFile reads a whole file.
+func readFile(fs vfs.FS, path string) ([]byte, error) {
+	f, err := fs.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(f)
+	return b, errors.Join(err, f.Close())
+}
+
+func syncDir(fs vfs.FS, dir string) error {
+	f, err := fs.OpenDir(dir)
 	if err != nil {
 		return fmt.Errorf("checkpoint: sync %s: %w", dir, err)
 	}
@@ -71,40 +83,47 @@ func syncDir(dir string) error {
 }
 
 // dirSize sums the sizes of the regular files under dir.
-func dirSize(dir string) (int64, error) {
-	var n int64
-	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		st, err := d.Info()
-		if err != nil {
-			return err
-		}
-		n += st.Size()
-		return nil
-	})
+func dirSize(fs vfs.FS, dir string) (int64, error) {
+	names, err := fs.List(dir)
 	if err != nil {
 		return 0, fmt.Errorf("checkpoint: size of %s: %w", dir, err)
+	}
+	var n int64
+	for _, name := range names {
+		path := filepath.Join(dir, name)
+		st, err := fs.Stat(path)
+		if err != nil {
+			return 0, fmt.Errorf("checkpoint: size of %s: %w", path, err)
+		}
+		switch {
+		case st.IsDir():
+			sub, err := dirSize(fs, path)
+			if err != nil {
+				return 0, err
+			}
+			n += sub
+		case st.Mode().IsRegular():
+			n += st.Size()
+		}
 	}
 	return n, nil
 }
 
 // removeTemporaries removes checkpoints that were being written when the
 // process stopped.
-func removeTemporaries(dir string) error {
+func removeTemporaries(fs vfs.FS, dir string) error {
 	for _, sub := range []string{checkpointsDir, savepointsDir} {
 		parent := filepath.Join(dir, sub)
-		entries, err := os.ReadDir(parent)
+		names, err := fs.List(parent)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
-		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), tmpPrefix) {
-				if err := os.RemoveAll(filepath.Join(parent, e.Name())); err != nil {
+		for _, name := range names {
+			if strings.HasPrefix(name, tmpPrefix) {
+				if err := fs.RemoveAll(filepath.Join(parent, name)); err != nil {
 					return fmt.Errorf("checkpoint: remove an unfinished checkpoint: %w", err)
 				}
 			}

@@ -229,9 +229,9 @@ func (c *groupCommit) commit(l *embeddedLog, size int) error {
 		c.rollback()
 		return err
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := s.commitPebble(b, pebble.Sync, "append"); err != nil {
 		c.rollback()
-		return fmt.Errorf("checkpoint: append: %w", err)
+		return err
 	}
 	ids.maxSeen.Store(ids.groupMax)
 	records, duplicates := 0, 0

@@ -104,8 +104,8 @@ func (s *Store) SkipAlertsTo(next uint64) error {
 	if err := mergeCounter(b, counterKey(ctrAlertNext), next); err != nil {
 		return fmt.Errorf("checkpoint: skip alerts to %d: %w", next, err)
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		return fmt.Errorf("checkpoint: skip alerts to %d in %s: %w", next, s.dir, err)
+	if err := s.commitPebble(b, pebble.Sync, fmt.Sprintf("skip alerts to %d", next)); err != nil {
+		return err
 	}
 	a.next = next
 	a.settled.Store(next - 1)

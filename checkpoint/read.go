@@ -3,7 +3,6 @@ package checkpoint
 import (
 	"bytes"
 	"errors"
-	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -24,7 +23,7 @@ func (s *Store) GetState(pattern string, version uint32, key []byte) ([]byte, bo
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("checkpoint: read %s: %w", keyString(k), err)
+		return nil, false, readErr(err, "read "+keyString(k))
 	}
 	state := bytes.Clone(v)
 	if state == nil {
@@ -131,12 +130,12 @@ func (s *Store) scan(lower, upper []byte, what string, fn func(k, v []byte) (boo
 func scanReader(r pebble.Reader, lower, upper []byte, what string, fn func(k, v []byte) (bool, error)) error {
 	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
-		return fmt.Errorf("checkpoint: %s: %w", what, err)
+		return readErr(err, what)
 	}
 	for ok := it.First(); ok; ok = it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return errors.Join(fmt.Errorf("checkpoint: %s at %s: %w", what, keyString(it.Key()), err), it.Close())
+			return errors.Join(readErr(err, what+" at "+keyString(it.Key())), it.Close())
 		}
 		more, err := fn(it.Key(), v)
 		if err != nil {

@@ -50,10 +50,10 @@ func Restore(dataDir, fromDir string) error {
 	if err := copyDB(src, staging); err != nil {
 		return errors.Join(err, os.RemoveAll(staging))
 	}
-	if err := writeFileSync(filepath.Join(dataDir, restoreDone), nil); err != nil {
+	if err := writeFileSync(vfs.Default, filepath.Join(dataDir, restoreDone), nil); err != nil {
 		return err
 	}
-	if err := syncDir(dataDir); err != nil {
+	if err := syncDir(vfs.Default, dataDir); err != nil {
 		return err
 	}
 	return finishRestore(dataDir)
@@ -95,14 +95,14 @@ func finishRestore(dataDir string) error {
 		if err := os.Rename(staging, db); err != nil {
 			return fmt.Errorf("checkpoint: restore: %w", err)
 		}
-		if err := syncDir(dataDir); err != nil {
+		if err := syncDir(vfs.Default, dataDir); err != nil {
 			return err
 		}
 	}
 	if err := os.Remove(done); err != nil {
 		return fmt.Errorf("checkpoint: restore: %w", err)
 	}
-	return syncDir(dataDir)
+	return syncDir(vfs.Default, dataDir)
 }
 
 // copyDB copies a Pebble directory: tables and blob files are hard-linked
@@ -131,7 +131,7 @@ func copyDB(src, dst string) error {
 			return err
 		}
 	}
-	return syncDir(dst)
+	return syncDir(vfs.Default, dst)
 }
 
 func copyFile(from, to string) error {

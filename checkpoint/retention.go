@@ -78,11 +78,11 @@ func (s *Store) retainAlertChunk(cutoff, maxBytes int64, floor uint64) (more boo
 		mergeCounter(b, counterKey(ctrAlertBytes), uint64(-removed)),
 		mergeCounter(b, counterKey(ctrAlertCount), uint64(-n)),
 	)
-	if err == nil {
-		err = b.Commit(pebble.Sync)
-	}
 	if err != nil {
 		return false, fmt.Errorf("checkpoint: alert retention: %w", err)
+	}
+	if err := s.commitPebble(b, pebble.Sync, "alert retention"); err != nil {
+		return false, err
 	}
 	s.alerts.bytes.Add(-removed)
 	s.alerts.count.Add(-n)
@@ -232,11 +232,11 @@ func (s *Store) trimLog(p *partLog, before uint64) error {
 			mergeCounter(b, partitionCounterKey(ctrLogBytes, p.id), uint64(-removed)),
 		)
 	}
-	if err == nil {
-		err = b.Commit(pebble.Sync)
-	}
 	if err != nil {
 		return fmt.Errorf("checkpoint: trim log partition %d: %w", p.id, err)
+	}
+	if err := s.commitPebble(b, pebble.Sync, fmt.Sprintf("trim log partition %d", p.id)); err != nil {
+		return err
 	}
 	p.start.Store(before)
 	p.bytes.Add(-removed)

@@ -1,7 +1,6 @@
 package checkpoint
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -13,7 +12,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Names inside a Store directory.
@@ -33,10 +32,17 @@ const LogSource = "log"
 // <dir>/savepoints. All methods are safe for concurrent use; a Batch is
 // not.
 type Store struct {
-	dir  string
-	opts Options
-	log  *slog.Logger
-	db   *pebble.DB
+	dir    string
+	path   string // of the database, <dir>/db
+	opts   Options
+	log    *slog.Logger
+	db     *pebble.DB
+	fs     vfs.FS  // where the database and checkpoints are written
+	events *events // Pebble's write stalls and corruption
+
+	// failed is the error of the storage fault that stopped writes, if one
+	// did (faults.go).
+	failed atomic.Pointer[error]
 
 	// closeMu guards closed: every method holds it for reading while it
 	// uses db, Close for writing.
@@ -54,6 +60,7 @@ type Store struct {
 		lastCkptNanos, lastCkptBytes   atomic.Int64
 		appends, appendRecords, groups atomic.Uint64
 		duplicates                     atomic.Uint64
+		writeFailures                  atomic.Uint64
 	}
 }
 
@@ -70,19 +77,28 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := finishRestore(dir); err != nil {
 		return nil, err
 	}
-	if err := removeTemporaries(dir); err != nil {
-		return nil, err
-	}
+	ev := newEvents(opts.Logger)
 	cache := pebble.NewCache(opts.CacheSize)
 	defer cache.Unref()
-	db, err := pebble.Open(filepath.Join(dir, dbDir), pebbleOptions(cache, opts.Logger, false))
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint: open %s: %w", dir, err)
+	popts := opts.pebbleOptions(cache, ev, false)
+	if err := checkLayout(dir, opts.fs, popts); err != nil {
+		return nil, err
 	}
-	s := &Store{dir: dir, opts: opts, log: opts.Logger, db: db}
+	if err := removeTemporaries(opts.fs, dir); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, dbDir)
+	db, err := pebble.Open(path, popts)
+	if err != nil {
+		return nil, openError(path, err, popts)
+	}
+	s := &Store{dir: dir, path: path, opts: opts, log: opts.Logger, db: db, fs: opts.fs, events: ev}
 	s.timers.init()
 	if err := s.load(); err != nil {
-		return nil, errors.Join(err, db.Close())
+		if pebble.IsCorruptionError(err) && !errors.Is(err, ErrCorrupt) {
+			err = fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+		return nil, errors.Join(fmt.Errorf("checkpoint: open %s: %w", path, err), db.Close())
 	}
 	s.logs.start(s)
 	return s, nil
@@ -90,7 +106,7 @@ func Open(dir string, opts Options) (*Store, error) {
 
 // load checks the layout version and reads what the store keeps in memory.
 func (s *Store) load() error {
-	if err := checkFormat(s.db); err != nil {
+	if err := checkFormat(s.db, s.dbPath()); err != nil {
 		return err
 	}
 	if err := s.alerts.load(s.db); err != nil {
@@ -107,16 +123,17 @@ func (s *Store) load() error {
 
 // checkFormat writes the layout version into a new database and refuses a
 // database of another version.
-func checkFormat(db *pebble.DB) error {
+func checkFormat(db *pebble.DB, path string) (err error) {
 	v, closer, err := db.Get(metaFormatKey)
 	if errors.Is(err, pebble.ErrNotFound) {
 		if !isEmpty(db) {
 			return corrupt(metaFormatKey, "missing in a database that holds data")
 		}
+		defer catchFatal("write the layout version", path, &err)
 		return db.Set(metaFormatKey, binary.BigEndian.AppendUint32(nil, formatVersion), pebble.Sync)
 	}
 	if err != nil {
-		return fmt.Errorf("checkpoint: read %s: %w", keyString(metaFormatKey), err)
+		return readErr(err, "read "+keyString(metaFormatKey))
 	}
 	defer closer.Close()
 	if len(v) != 4 {
@@ -136,57 +153,6 @@ func isEmpty(db *pebble.DB) bool {
 	defer it.Close()
 	return !it.First()
 }
-
-// pebbleOptions are the Pebble settings of every database this package
-// opens: the counter merge operator, bloom filters for point reads (states,
-// alert ids), and Pebble's defaults for the rest.
-func pebbleOptions(cache *pebble.Cache, log *slog.Logger, readOnly bool) *pebble.Options {
-	o := &pebble.Options{
-		Cache:              cache,
-		FormatMajorVersion: pebble.FormatNewest,
-		Logger:             pebbleLogger{log},
-		Merger:             counterMerger,
-		MemTableSize:       16 << 20,
-		ReadOnly:           readOnly,
-		EventListener: &pebble.EventListener{
-			BackgroundError: func(err error) {
-				log.Error("checkpoint: pebble background error", "err", err)
-			},
-			WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
-				log.Warn("checkpoint: writes stalled", "reason", info.Reason)
-			},
-			WriteStallEnd: func() { log.Info("checkpoint: writes resumed") },
-		},
-	}
-	for i := range o.Levels {
-		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
-	}
-	return o
-}
-
-// pebbleLogger sends Pebble's messages to slog. Pebble calls Fatalf only
-// when it cannot go on safely, and expects it not to return.
-type pebbleLogger struct{ l *slog.Logger }
-
-// Infof logs at debug level: Pebble's informational messages (WAL replay,
-// compactions) are routine and would drown a server's log.
-func (p pebbleLogger) Infof(format string, args ...any) {
-	if p.l.Enabled(context.Background(), slog.LevelDebug) {
-		p.l.Debug("pebble", "msg", fmt.Sprintf(format, args...))
-	}
-}
-
-func (p pebbleLogger) Errorf(format string, args ...any) {
-	p.l.Error("pebble", "msg", fmt.Sprintf(format, args...))
-}
-
-func (p pebbleLogger) Fatalf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	p.l.Error("pebble: fatal", "msg", msg)
-	panic("pebble: " + msg)
-}
-
-var _ pebble.Logger = pebbleLogger{}
 
 // enter marks the start of a call that uses db; leave must follow when it
 // returns nil.
@@ -236,6 +202,12 @@ type Stats struct {
 
 	AlertLogLength int64 // alerts in the alert log now
 	AlertLogBytes  int64 // their key and value bytes
+
+	WriteStalls    uint64        // times Pebble stopped writes (flushes or compactions behind)
+	WriteStallTime time.Duration // total time writes were stopped, a stall under way included
+	WriteFailures  uint64        // writes that failed on a storage fault, or were refused after one (ErrFailed)
+	Corruptions    uint64        // corrupt files Pebble met (reads of them fail)
+	Failed         bool          // a storage fault stopped writes: reopen the store
 }
 
 // Stats returns the current counters.
@@ -251,7 +223,11 @@ func (s *Store) Stats() Stats {
 		LogGroupCommits:        s.stats.groups.Load(),
 		AlertLogLength:         s.alerts.count.Load(),
 		AlertLogBytes:          s.alerts.bytes.Load(),
+		WriteFailures:          s.stats.writeFailures.Load(),
+		Corruptions:            s.events.corruptions.Load(),
+		Failed:                 s.failed.Load() != nil,
 	}
+	st.WriteStalls, st.WriteStallTime = s.events.stallStats()
 	for _, p := range s.logs.all() {
 		st.LogBytes += p.bytes.Load()
 	}
