@@ -57,6 +57,9 @@ var wantMethods = map[string][]struct {
 		{"CreateCheckpoint", unary},
 		{"ListCheckpoints", unary},
 		{"DeleteSavepoint", unary},
+		{"JoinCluster", unary},
+		{"RemoveClusterMember", unary},
+		{"ForwardClusterWrite", unary},
 	},
 }
 
