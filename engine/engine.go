@@ -137,10 +137,11 @@ func New(set *pattern.Set, cfg Config, sink Sink) (*Engine, error) {
 	}
 	if cfg.Store != nil {
 		e.persist = &persistence{store: cfg.Store, limit: cfg.CacheBytes, tombed: map[tombKey]bool{},
-			filter: newStoredFilter(cfg.StoreEmpty)}
+			filter: newStoredFilter(cfg.StoreEmpty), seen: map[*event.Event]struct{}{}}
 		if e.persist.limit <= 0 {
 			e.persist.limit = DefaultCacheBytes
 		}
+		e.persist.due.init()
 	}
 	for _, p := range set.Patterns {
 		version := 1

@@ -29,13 +29,14 @@ type entry struct {
 	id     string   // the map key; "" while the entry is not in the map
 	parts  []string // the key as alerts show it; nil until needed
 	states []*nfa.State
-	timer  int64  // when the registered timer fires; noDeadline if none
-	gen    uint32 // bumped when the entry is recycled, to spot stale timers
+	timer  int64  // when its timer fires; noDeadline if none
+	hpos   int32  // its timer's index in the engine's heap; -1 if none
+	gen    uint32 // bumped when the entry is recycled, to spot stale dirty refs
 
 	// With a store (see persist.go):
 	dirty  bool     // changed since the last Flush
 	used   uint64   // the engine's tick when last touched, for eviction
-	bytes  int      // encoded size of its states at the last Flush
+	bytes  int      // what the cache counts for it: memSize at the last Flush or read-back
 	stored []stored // per pattern position: what the store holds
 }
 
@@ -80,9 +81,9 @@ func (g *keyGroup) fresh() *entry {
 	if n := len(g.free); n > 0 {
 		en := g.free[n-1]
 		g.free = g.free[:n-1]
-		return en // cleared by release
+		return en // emptied by recycle
 	}
-	return &entry{g: g, states: make([]*nfa.State, len(g.pats)), timer: noDeadline}
+	return &entry{g: g, states: make([]*nfa.State, len(g.pats)), timer: noDeadline, hpos: -1}
 }
 
 // state returns the entry's state of the pattern at pos, creating it.
@@ -101,7 +102,8 @@ func (e *Engine) register(en *entry) {
 	en.keyParts()
 	en.g.keys[en.id] = en
 	if e.persist != nil {
-		e.persist.cached += entryOverhead
+		en.bytes = en.fixedSize() // the rest is counted at the next Flush
+		e.persist.cached += int64(en.bytes)
 	}
 }
 
@@ -115,21 +117,26 @@ func (en *entry) keyParts() []string {
 	return en.parts
 }
 
-// settle forgets an entry whose states are all idle, or makes sure a timer
-// wakes it by its next deadline. now is the event time being processed: no
-// later event is older.
+// settle forgets an entry whose states are all idle, or sets its timer to
+// its next deadline. now is the event time being processed: no later event
+// is older.
 //
 // Deadlines whose passing has no output (see nfa.State.UrgentDeadline) only
-// free memory, so the entry wakes once for all of them, at the latest, not
-// once per partial match; a step on the key in between cleans up on its own.
+// free memory, so in memory the entry wakes once for all of them, at the
+// latest, not once per partial match; a step on the key in between cleans
+// up on its own. With a store the entry wakes at the earliest timer of its
+// stored states (storedTimer), so that an entry evicted from the cache is
+// woken by the store's timer index exactly when it would have been woken in
+// the cache.
 func (e *Engine) settle(en *entry, now int64) {
 	idle := true
-	urgent, silent := noDeadline, int64(math.MinInt64)
+	urgent, silent, stored := noDeadline, int64(math.MinInt64), noDeadline
 	for i, st := range en.states {
 		if st == nil {
 			continue
 		}
-		if s := en.g.pats[i].prog.Suppress; s > 0 && st.LastAlert != math.MinInt64 {
+		rt := en.g.pats[i]
+		if s := rt.prog.Suppress; s > 0 && st.LastAlert != math.MinInt64 {
 			if until := st.LastAlert + s; until <= now {
 				st.LastAlert = math.MinInt64
 			} else {
@@ -144,6 +151,7 @@ func (e *Engine) settle(en *entry, now int64) {
 		if d := st.NextDeadline(); d != noDeadline {
 			silent = max(silent, d)
 		}
+		stored = min(stored, storedTimer(rt, st))
 	}
 	if idle {
 		e.release(en)
@@ -153,10 +161,10 @@ func (e *Engine) settle(en *entry, now int64) {
 	if silent != math.MinInt64 {
 		wake = min(wake, silent)
 	}
-	if wake < en.timer {
-		en.timer = wake
-		e.timers.push(timer{at: wake, g: en.g, en: en, id: en.id, gen: en.gen})
+	if e.persist != nil {
+		wake = stored
 	}
+	e.timers.set(en, wake, urgent)
 }
 
 // release forgets an entry whose states are all idle; with a store, its
@@ -164,19 +172,21 @@ func (e *Engine) settle(en *entry, now int64) {
 func (e *Engine) release(en *entry) {
 	if p := e.persist; p != nil {
 		if en.id != "" {
-			p.cached -= int64(en.bytes + entryOverhead)
+			p.cached -= int64(en.bytes)
 			if slices.ContainsFunc(en.stored, func(s stored) bool { return s.at != noStored }) {
 				p.tombs = append(p.tombs, tomb{g: en.g, id: en.id, stored: slices.Clone(en.stored)})
 				p.tombed[tombKey{en.g, en.id}] = true
 			}
 		}
 	}
-	en.recycle()
+	e.recycle(en)
 }
 
-// recycle empties an entry and returns it to its group's free list; its
-// stored timers are reset when it is reused (initStored).
-func (en *entry) recycle() {
+// recycle empties an entry, takes its timer out of the heap and returns it
+// to its group's free list; what it knew of the store is reset when it is
+// reused (initStored).
+func (e *Engine) recycle(en *entry) {
+	e.timers.remove(en)
 	g := en.g
 	if en.id != "" {
 		delete(g.keys, en.id)
@@ -188,71 +198,15 @@ func (en *entry) recycle() {
 	}
 	en.id, en.parts = "", nil
 	en.gen++
-	en.timer = noDeadline
 	en.dirty, en.bytes = false, 0
-	g.free = append(g.free, en)
-}
-
-// fireTimers advances every entry whose timer is at or before the
-// watermark t, in order of time (then key group and key, so that the
-// output does not depend on the heap's layout).
-//
-// An entry with an urgent deadline at or before t advances only to its
-// timer's time, so that outputs of different keys come in deadline order;
-// it is woken again for the rest. Otherwise nothing it holds has output
-// before t, and it advances to t at once.
-func (e *Engine) fireTimers(t int64) {
-	for len(e.timers) > 0 && e.timers[0].at <= t {
-		tm := e.timers.pop()
-		en := tm.en
-		if en == nil || en.gen != tm.gen {
-			// The entry was evicted or recycled, or the timer was read
-			// back from the store: find the key's entry, if it has one.
-			if en = e.entryOf(tm.g, tm.id); en == nil {
-				continue
-			}
-		} else if en.timer != tm.at {
-			continue // stale
-		}
-		en.timer = noDeadline
-		e.touch(en)
-		to := t
-		for _, st := range en.states {
-			if st != nil && st.UrgentDeadline() <= t {
-				to = tm.at
-				break
-			}
-		}
-		e.advance(en, to)
+	if e.persist == nil || len(g.free) < maxFree {
+		g.free = append(g.free, en)
 	}
 }
 
-// advance moves every state of an entry to event time t, delivers what
-// that produces, and settles the entry.
-func (e *Engine) advance(en *entry, t int64) {
-	for i, st := range en.states {
-		if st == nil || st.Idle() {
-			continue
-		}
-		rt := en.g.pats[i]
-		rt.out.Reset()
-		rt.m.AdvanceTime(st, t, &rt.out)
-		rt.deliver(e, en, st)
-	}
-	e.markDirty(en)
-	e.settle(en, t)
-}
-
-// entryOf returns the cached or stored entry of key id, or nil.
-func (e *Engine) entryOf(g *keyGroup, id string) *entry {
-	if en, ok := g.keys[id]; ok {
-		return en
-	}
-	if e.persist == nil {
-		return nil
-	}
-	return e.load(g, []byte(id))
-}
+// maxFree bounds the entries a group keeps for reuse with a store: their
+// states keep their allocations, which the cache does not count.
+const maxFree = 1024
 
 // touch records a use of the entry for eviction.
 func (e *Engine) touch(en *entry) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/motifcep/motif/event"
 	"github.com/motifcep/motif/nfa"
 )
 
@@ -15,9 +16,14 @@ import (
 // clean entries are evicted when the cache exceeds Config.CacheBytes.
 //
 // States are keyed by (pattern, version, key), the key in the engine's
-// binary form (each part's kind, length and text).
+// binary form (each part's kind, length and text). Timers, the index of
+// stored timers (StateWriter.PutTimer), wakes the keys that are not cached:
+// it calls fn for every timer due at or before upTo, in (time, pattern,
+// version, key) order, until fn returns false; key is valid only during
+// the call. Both read what the last committed Flush left.
 type StateStore interface {
 	GetState(pattern string, version uint32, key []byte) ([]byte, bool, error)
+	Timers(upTo int64, fn func(at int64, pattern string, version uint32, key []byte) bool) error
 }
 
 // StateWriter receives the changes of a Flush; a checkpoint.Batch is one.
@@ -33,11 +39,6 @@ type StateWriter interface {
 // DefaultCacheBytes bounds the key states kept in memory when a store is set.
 const DefaultCacheBytes = 256 << 20
 
-// entryOverhead approximates what an entry costs in memory beyond its
-// encoded states: the entry, its map slot, state headers and decoded events
-// are larger than their encoding.
-const entryOverhead = 256
-
 // persistence is the engine's bookkeeping for a store.
 type persistence struct {
 	store  StateStore
@@ -48,6 +49,8 @@ type persistence struct {
 	tombs  []tomb
 	tombed map[tombKey]bool // keys of tombs: stored but deleted, not to be read back
 	filter *storedFilter
+	due    dueTimers
+	seen   map[*event.Event]struct{} // scratch for memSize
 	buf    []byte
 	err    error // sticky: a store failure stops the engine
 
@@ -138,7 +141,6 @@ func (e *Engine) load(g *keyGroup, id []byte) *entry {
 			return nil
 		}
 		en.stored[i] = stored{storedTimer(rt, st), int32(st.PartialMatches()), int32(len(b))}
-		en.bytes += len(b)
 	}
 	if en == nil {
 		return nil
@@ -147,7 +149,16 @@ func (e *Engine) load(g *keyGroup, id []byte) *entry {
 	en.id = string(id)
 	en.parts = partsOf(id)
 	g.keys[en.id] = en
-	p.cached += int64(en.bytes + entryOverhead)
+	en.bytes = en.memSize(p.seen)
+	p.cached += int64(en.bytes)
+	wake, urgent := noDeadline, noDeadline
+	for i, s := range en.stored {
+		if s.at != noStored {
+			wake = min(wake, s.at)
+			urgent = min(urgent, en.states[i].UrgentDeadline())
+		}
+	}
+	e.timers.set(en, wake, urgent)
 	return en
 }
 
@@ -177,10 +188,12 @@ func partsOf(id []byte) []string {
 }
 
 // Flush writes every key state changed since the last Flush to w: changed
-// states and their timers, deletions of states that became idle. Then, if
-// the cached states exceed the cache bound, it evicts the least recently
-// used entries (they are clean now, and w is about to be committed). It
-// returns the number of states written.
+// states and their timers, deletions of states that became idle and of
+// stored timers that wake nothing. Then, if the cached states exceed the
+// cache bound, it evicts the least recently used entries (they are clean
+// now). It returns the number of states written. The owner must commit w
+// before it uses the engine again: evicted keys are read back, and their
+// timers read, from the store.
 func (e *Engine) Flush(w StateWriter) (int, error) {
 	p := e.persist
 	if p == nil {
@@ -190,6 +203,12 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 		return 0, p.err
 	}
 	n := 0
+	for _, t := range p.due.stale {
+		// First: a state written below may put the same timer back.
+		w.DeleteTimer(t.at, t.pattern, t.version, []byte(t.key))
+	}
+	clear(p.due.stale)
+	p.due.stale = p.due.stale[:0]
 	for _, t := range p.tombs {
 		for i, old := range t.stored {
 			at := old.at
@@ -215,7 +234,6 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 		}
 		en.dirty = false
 		key := []byte(en.id)
-		size := 0
 		for i, st := range en.states {
 			rt := en.g.pats[i]
 			name, version := rt.prog.Name, uint32(rt.prog.Version)
@@ -234,7 +252,6 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 				continue
 			}
 			p.buf = st.AppendBinary(p.buf[:0])
-			size += len(p.buf)
 			w.PutState(name, version, key, p.buf)
 			if old == noStored {
 				p.filter.add(en.g, en.id)
@@ -254,12 +271,14 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 			rt.store(en.stored[i])
 			n++
 		}
+		size := en.memSize(p.seen)
 		p.cached += int64(size - en.bytes)
 		en.bytes = size
 	}
 	clear(p.dirty)
 	p.dirty = p.dirty[:0]
 	e.evict()
+	p.due.reset()
 	return n, nil
 }
 
@@ -284,23 +303,10 @@ func (e *Engine) evict() {
 		if victim == nil {
 			return // everything cached is dirty: wait for the next Flush
 		}
-		p.cached -= int64(victim.bytes + entryOverhead)
+		p.cached -= int64(victim.bytes)
 		p.Evictions++
-		victim.recycle()
+		e.recycle(victim)
 	}
-}
-
-// RestoreTimer registers a timer read back from the store, before any
-// event is pushed. Timers of patterns the engine does not run (another
-// version, a deleted pattern) are ignored and reported false.
-func (e *Engine) RestoreTimer(at int64, pattern string, version uint32, key []byte) bool {
-	for _, rt := range e.patterns {
-		if rt.prog.Name == pattern && uint32(rt.prog.Version) == version {
-			e.timers.push(timer{at: at, g: rt.g, id: string(key)})
-			return true
-		}
-	}
-	return false
 }
 
 // CacheStats reports the cached entries' approximate bytes, loads from the

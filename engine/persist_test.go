@@ -8,8 +8,10 @@ import (
 )
 
 // The cache's byte count stays equal to what its entries hold through
-// flushes, evictions, read-backs and releases, so the bound means what it
-// says.
+// flushes, evictions, read-backs and releases, each entry counted at its
+// size in memory (TestCacheBytesMatchHeap checks that against the heap),
+// and the timers in memory are those of cached entries: the bound means
+// what it says.
 func TestCacheAccounting(t *testing.T) {
 	s, err := checkpoint.Open(t.TempDir(), checkpoint.Options{})
 	if err != nil {
@@ -21,7 +23,7 @@ func TestCacheAccounting(t *testing.T) {
     within 1m
     begin       a: a
     followed_by b: b
-}`, Config{Store: s, CacheBytes: 4 << 10, StoreEmpty: true})
+}`, Config{Store: s, CacheBytes: 16 << 10, StoreEmpty: true})
 	var seq uint64
 	for i := range 3000 {
 		typ := "a"
@@ -42,13 +44,24 @@ func TestCacheAccounting(t *testing.T) {
 			t.Fatal(err)
 		}
 		var want int64
+		cached := 0
 		for _, g := range e.groups {
 			for _, en := range g.keys {
-				want += int64(en.bytes + entryOverhead)
+				want += int64(en.bytes)
+				cached++
+				if size := en.memSize(e.persist.seen); en.bytes != size {
+					t.Fatalf("after event %d: key %q counted as %d bytes, its size is %d", i, en.id, en.bytes, size)
+				}
 			}
 		}
 		if got := e.persist.cached; got != want {
 			t.Fatalf("after event %d: cache counts %d bytes, its entries hold %d", i, got, want)
+		}
+		if got := e.persist.cached; got > e.persist.limit {
+			t.Fatalf("after event %d: cache holds %d bytes, bound %d", i, got, e.persist.limit)
+		}
+		if len(e.timers) > cached {
+			t.Fatalf("after event %d: %d timers in memory for %d cached keys", i, len(e.timers), cached)
 		}
 	}
 	if _, loads, evictions := e.CacheStats(); loads == 0 || evictions == 0 {

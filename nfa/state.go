@@ -34,6 +34,7 @@ type State struct {
 type storedEvent struct {
 	e    *event.Event
 	refs int32
+	size int32 // EventMemSize(e), once asked for (EventSizes); 0 before
 }
 
 // node is one taken event in the shared buffer: which event, into which

@@ -192,13 +192,9 @@ func (p *Pipeline) restore(rs resume) error {
 			return err
 		}
 	}
-	p.stale = p.stale[:0]
-	return p.store.Timers(math.MaxInt64, func(at int64, pattern string, version uint32, key []byte) bool {
-		if !p.eng.RestoreTimer(at, pattern, version, key) {
-			p.stale = append(p.stale, staleTimer{at, pattern, version, string(key)})
-		}
-		return true
-	})
+	// Timers are not read back: the engine reads the store's timer index
+	// as the watermark reaches them.
+	return nil
 }
 
 // commit writes everything since the last commit in one batch: changed key

@@ -1,0 +1,63 @@
+package engine
+
+import (
+	"unsafe"
+
+	"github.com/motifcep/motif/event"
+	"github.com/motifcep/motif/nfa"
+)
+
+// What a cached entry costs in memory beyond its states (nfa.State.MemSize),
+// so that the cache's bound (Config.CacheBytes) bounds the heap it takes:
+// the entry, its key (twice: as the map key and split into parts), its
+// per-pattern slices, its slot in its group's map (a Swiss table of 8-slot
+// groups, between 7/16 and 7/8 full, so about 40 bytes a key on average) and
+// in the timer heap (16 bytes, in an array up to twice as long).
+//
+// TestCacheAccounting checks the estimate against the heap.
+const (
+	mapSlotBytes   = 40
+	heapTimerBytes = 24
+)
+
+// memSize estimates the bytes the entry takes with its states and their
+// events; seen is scratch space, to count once an event that several
+// states hold.
+func (en *entry) memSize(seen map[*event.Event]struct{}) int {
+	n, states := en.fixedSize(), 0
+	for _, st := range en.states {
+		if st != nil {
+			n += st.MemSize()
+			states++
+		}
+	}
+	for _, st := range en.states {
+		if st == nil {
+			continue
+		}
+		for ev, size := range st.EventSizes() {
+			if states > 1 {
+				if _, ok := seen[ev]; ok {
+					continue
+				}
+				seen[ev] = struct{}{}
+			}
+			n += size
+		}
+	}
+	clear(seen)
+	return n
+}
+
+// fixedSize is what the entry takes but for its states.
+func (en *entry) fixedSize() int {
+	n := nfa.AllocSize(int(unsafe.Sizeof(entry{}))) + mapSlotBytes + heapTimerBytes
+	n += nfa.StringSize(len(en.id))
+	n += nfa.AllocSize(cap(en.parts) * int(unsafe.Sizeof("")))
+	for _, p := range en.parts {
+		n += nfa.StringSize(len(p))
+	}
+	n += nfa.AllocSize(cap(en.states) * int(unsafe.Sizeof((*nfa.State)(nil))))
+	n += nfa.AllocSize(cap(en.stored) * int(unsafe.Sizeof(stored{})))
+	return n
+}
