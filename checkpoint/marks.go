@@ -71,10 +71,12 @@ func (s *Store) TrimAlertMarks(seq uint64) error {
 		return err
 	}
 	defer s.leave()
-	if err := s.db.DeleteRange([]byte{prefixMark}, markKey(nil, at), pebble.NoSync); err != nil {
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := b.DeleteRange([]byte{prefixMark}, markKey(nil, at), nil); err != nil {
 		return fmt.Errorf("checkpoint: trim alert marks below %d: %w", at, err)
 	}
-	return nil
+	return s.commitPebble(b, pebble.NoSync, fmt.Sprintf("trim alert marks below %d", at))
 }
 
 // ErrAlertsOpen refuses SkipAlertsTo while a batch holds alert numbers.

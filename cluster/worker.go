@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -41,12 +42,11 @@ type worker struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu   sync.Mutex
-	nd   *node.Node
-	snk  *sink.Sink
-	lag  atomic.Int64
-	rev  atomic.Uint64 // catalog revision installed
-	runs atomic.Uint64
+	mu  sync.Mutex
+	nd  *node.Node
+	snk *sink.Sink
+	lag atomic.Int64
+	rev atomic.Uint64 // catalog revision installed
 }
 
 func (w *worker) node() (*node.Node, *sink.Sink) {
@@ -73,7 +73,6 @@ func (c *Node) run(ctx context.Context, w *worker) {
 	log := c.log.With("partition", w.part.String(), "epoch", w.epoch)
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		w.runs.Add(1)
 		err := c.runOnce(ctx, w, log)
 		switch {
 		case ctx.Err() != nil:
@@ -95,10 +94,7 @@ func (c *Node) run(ctx context.Context, w *worker) {
 
 // runOnce opens the partition's store (resuming it or rebuilding it from
 // Kafka, see the package doc), and matches until ctx ends or a failure.
-func (c *Node) runOnce(ctx context.Context, w *worker, log interface {
-	Info(string, ...any)
-	Error(string, ...any)
-}) error {
+func (c *Node) runOnce(ctx context.Context, w *worker, log *slog.Logger) error {
 	dir := filepath.Join(c.cfg.Dir, "partitions", dirName(w.part))
 	tp := kafka.TopicPartition{Topic: w.part.Topic, Partition: w.part.Partition}
 	// The probe sink fences the previous owner's producer, aborts its open

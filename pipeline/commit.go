@@ -201,7 +201,7 @@ func (p *Pipeline) restore(rs resume) error {
 // states and timers, new alerts, dead letters, the next offset and the
 // resume record.
 func (p *Pipeline) commit() error {
-	if p.uncommit == 0 && len(p.pending) == 0 && len(p.stale) == 0 && p.eng.Watermark() == p.commitWM {
+	if p.uncommit == 0 && len(p.pending) == 0 && p.eng.Watermark() == p.commitWM {
 		return nil
 	}
 	b := p.store.NewBatch()
@@ -209,9 +209,6 @@ func (p *Pipeline) commit() error {
 	if _, err := p.eng.Flush(b); err != nil {
 		p.stats.CommitFailures++
 		return err
-	}
-	for _, t := range p.stale {
-		b.DeleteTimer(t.at, t.pattern, t.version, []byte(t.key))
 	}
 	var firstAlert uint64
 	for _, a := range p.pending {
@@ -258,7 +255,6 @@ func (p *Pipeline) commit() error {
 		p.stats.CommitFailures++
 		return fmt.Errorf("pipeline: commit at offsets %v: %w", p.next, err)
 	}
-	p.stale = p.stale[:0]
 	clear(p.pending)
 	p.pending = p.pending[:0]
 	clear(p.dead)

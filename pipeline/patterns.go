@@ -23,15 +23,6 @@ type swapReq struct {
 	reply chan error
 }
 
-// staleTimer is a stored timer of a pattern version the engine no longer
-// runs (deleted, or retired before a crash); the next commit deletes it.
-type staleTimer struct {
-	at      int64
-	pattern string
-	version uint32
-	key     string
-}
-
 // SetPatterns changes what the pipeline matches, without a restart: it
 // commits, deletes the stored state of every pattern version in neither
 // the live set nor the retiring list, and rebuilds the engine from the

@@ -221,7 +221,6 @@ type Pipeline struct {
 	swap       chan swapReq
 	closed     bool                                   // the engine's input ended (StopAtEnd)
 	patBase    map[patternVersion]engine.PatternStats // counters of engines built before this one
-	stale      []staleTimer                           // timers of patterns no longer run, deleted at the next commit
 	started    time.Time                              // when Run started
 	waited     time.Duration                          // Run's time waiting for input or held
 	held       time.Duration                          // Run's time held by Config.Hold
@@ -245,7 +244,7 @@ type curRecord struct {
 }
 
 // New restores the pipeline's engine from the store: the schema of its
-// stored events, the sorter's pending events, the timers and the offset to
+// stored events, the sorter's pending events and the offset to
 // resume at. Key states are read lazily as keys are seen.
 func New(cfg Config) (*Pipeline, error) {
 	if cfg.Store == nil || cfg.Set == nil {
@@ -297,8 +296,9 @@ func New(cfg Config) (*Pipeline, error) {
 }
 
 // build makes the engine of the configured patterns from the last commit:
-// the schema of its stored events, the sorter's pending events, the timers
-// and the offset to resume at. Key states are read lazily as keys are seen.
+// the schema of its stored events, the sorter's pending events and the
+// offset to resume at. Key states, and the timers of keys not cached, are
+// read from the store as they are needed.
 func (p *Pipeline) build() error {
 	rs, err := p.readResume()
 	if err != nil {

@@ -51,12 +51,21 @@ func NewCluster(t testing.TB, topics map[string]int32) (*kfake.Cluster, []string
 // test ends.
 func Client(t testing.TB, addrs []string, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
+	cl := newClient(t, addrs, opts...)
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+// newClient is Client for a helper that closes the client itself: helpers
+// that tests call in a polling loop must not hold a client (and its
+// connections) per call until the test ends.
+func newClient(t testing.TB, addrs []string, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
 	all := append([]kgo.Opt{kgo.SeedBrokers(addrs...)}, opts...)
 	cl, err := kgo.NewClient(all...)
 	if err != nil {
 		t.Fatalf("kafkatest: new client: %v", err)
 	}
-	t.Cleanup(cl.Close)
 	return cl
 }
 
@@ -122,10 +131,11 @@ func ReadAll(t testing.TB, addrs []string, topic string) []*kgo.Record {
 	if len(assign) == 0 {
 		return nil
 	}
-	cl := Client(t, addrs,
+	cl := newClient(t, addrs,
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: assign}),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.KeepControlRecords())
+	defer cl.Close()
 	var out []*kgo.Record
 	for !caughtUp(next, end) {
 		fs := cl.PollFetches(ctx)
@@ -158,7 +168,9 @@ func ReadAll(t testing.TB, addrs []string, topic string) []*kgo.Record {
 // of topic.
 func listBounds(ctx context.Context, t testing.TB, addrs []string, topic string) (start, end map[int32]int64) {
 	t.Helper()
-	adm := kadm.NewClient(Client(t, addrs))
+	cl := newClient(t, addrs)
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
 	collect := func(what string, l kadm.ListedOffsets, err error) map[int32]int64 {
 		if err == nil {
 			err = l.Error()
