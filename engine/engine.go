@@ -136,7 +136,7 @@ func New(set *pattern.Set, cfg Config, sink Sink) (*Engine, error) {
 		e.schema.Slot(path)
 	}
 	if cfg.Store != nil {
-		e.persist = &persistence{store: cfg.Store, limit: cfg.CacheBytes, tombed: map[tombKey]bool{},
+		e.persist = &persistence{store: cfg.Store, limit: cfg.CacheBytes,
 			filter: newStoredFilter(cfg.StoreEmpty), seen: map[*event.Event]struct{}{}}
 		if e.persist.limit <= 0 {
 			e.persist.limit = DefaultCacheBytes
@@ -397,9 +397,11 @@ func (e *Engine) process(ev *event.Event) {
 		}
 		st := en.state(rt.pos)
 		rt.out.Reset()
+		before := st.PartialMatches()
 		if rt.m.Step(st, ev, &rt.out) {
 			retained = true
 		}
+		rt.partialsDelta += int64(st.PartialMatches() - before)
 		rt.deliver(e, en, st)
 		if en.id == "" && !st.Idle() { // after deliver: suppress keeps state too
 			e.register(en)
@@ -442,8 +444,8 @@ type PatternStats struct {
 	Suppressed uint64 // dropped by suppress
 	Timeouts   uint64 // partial matches that expired or timed out
 	CapDropped uint64 // partial matches dropped by the cap
-	// With a store: its open partial matches over all keys and their
-	// encoded bytes, as of the last Flush (see StateTotals).
+	// Its open partial matches over all keys, and with a store their
+	// encoded bytes as of the last Flush (see StateTotals).
 	PartialMatches, StateBytes int64
 }
 
@@ -454,7 +456,7 @@ func (e *Engine) PatternStats() []PatternStats {
 	for i, rt := range e.patterns {
 		out[i] = PatternStats{Name: rt.prog.Name, Version: rt.prog.Version, Retiring: rt.m.Retiring,
 			Alerts: rt.alerts, Suppressed: rt.suppressed, Timeouts: rt.m.Stats.Timeouts, CapDropped: rt.m.Stats.CapDropped,
-			PartialMatches: rt.storedPartials, StateBytes: rt.storedBytes}
+			PartialMatches: rt.storedPartials + rt.partialsDelta, StateBytes: rt.storedBytes}
 	}
 	return out
 }

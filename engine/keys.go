@@ -167,19 +167,38 @@ func (e *Engine) settle(en *entry, now int64) {
 	e.timers.set(en, wake, urgent)
 }
 
-// release forgets an entry whose states are all idle; with a store, its
-// stored states are deleted at the next Flush.
+// release forgets an entry whose states are all idle. In memory the entry
+// leaves the map. With a store its stored states are deleted at the next
+// Flush, and the empty entry stays cached like any other: the key's next
+// event finds it there instead of asking the store for a state it no
+// longer has (the stored-key filter cannot forget a key), and eviction
+// drops it once it is the least recently used.
 func (e *Engine) release(en *entry) {
-	if p := e.persist; p != nil {
-		if en.id != "" {
-			p.cached -= int64(en.bytes)
-			if slices.ContainsFunc(en.stored, func(s stored) bool { return s.at != noStored }) {
-				p.tombs = append(p.tombs, tomb{g: en.g, id: en.id, stored: slices.Clone(en.stored)})
-				p.tombed[tombKey{en.g, en.id}] = true
-			}
+	for i, st := range en.states {
+		if st != nil {
+			en.g.pats[i].partialsDelta -= int64(st.PartialMatches())
 		}
 	}
-	e.recycle(en)
+	p := e.persist
+	if p == nil || en.id == "" {
+		if p != nil {
+			p.cached -= int64(en.bytes)
+		}
+		e.recycle(en)
+		return
+	}
+	if slices.ContainsFunc(en.stored, func(s stored) bool { return s.at != noStored }) {
+		p.tombs = append(p.tombs, tomb{g: en.g, id: en.id, stored: slices.Clone(en.stored)})
+		for i := range en.stored {
+			en.stored[i] = stored{at: noStored}
+		}
+	}
+	e.timers.remove(en)
+	for _, st := range en.states {
+		if st != nil {
+			st.Reset()
+		}
+	}
 }
 
 // recycle empties an entry, takes its timer out of the heap and returns it

@@ -22,6 +22,10 @@ type patternRT struct {
 	alerts, suppressed uint64
 	// What the store holds of this version's states (see StateTotals).
 	storedPartials, storedBytes int64
+	// The open partial matches over all keys are storedPartials +
+	// partialsDelta: steps add what they change, a Flush moves what it
+	// writes from the delta to the stored count.
+	partialsDelta int64
 }
 
 // deliver turns the matches in rt.out into alerts.

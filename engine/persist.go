@@ -47,7 +47,6 @@ type persistence struct {
 	tick   uint64
 	dirty  []dirtyRef
 	tombs  []tomb
-	tombed map[tombKey]bool // keys of tombs: stored but deleted, not to be read back
 	filter *storedFilter
 	due    dueTimers
 	seen   map[*event.Event]struct{} // scratch for memSize
@@ -62,8 +61,9 @@ type dirtyRef struct {
 	gen uint32
 }
 
-// tomb is a released entry whose stored states and timers must be deleted
-// at the next Flush.
+// tomb is what a released entry had stored: its states and timers are
+// deleted at the next Flush. The entry stays cached until then (release),
+// so the store's out-of-date states are never read back.
 type tomb struct {
 	g      *keyGroup
 	id     string
@@ -77,11 +77,6 @@ type stored struct {
 	at       int64
 	partials int32
 	bytes    int32
-}
-
-type tombKey struct {
-	g  *keyGroup
-	id string
 }
 
 // noStored marks a pattern position without a stored state.
@@ -115,9 +110,6 @@ func (e *Engine) markDirty(en *entry) {
 // nil if the store holds none (or failed: see persistence.err).
 func (e *Engine) load(g *keyGroup, id []byte) *entry {
 	p := e.persist
-	if p.tombed[tombKey{g, string(id)}] {
-		return nil // released since the last Flush: the store is out of date
-	}
 	if !p.filter.mayContain(g, string(id)) {
 		return nil
 	}
@@ -217,6 +209,7 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 			}
 			rt := t.g.pats[i]
 			rt.unstore(old)
+			rt.partialsDelta += int64(old.partials)
 			w.DeleteState(rt.prog.Name, uint32(rt.prog.Version), []byte(t.id))
 			if at != noDeadline {
 				w.DeleteTimer(at, rt.prog.Name, uint32(rt.prog.Version), []byte(t.id))
@@ -226,7 +219,6 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 	}
 	clear(p.tombs)
 	p.tombs = p.tombs[:0]
-	clear(p.tombed)
 	for _, d := range p.dirty {
 		en := d.en
 		if en.gen != d.gen || en.id == "" {
@@ -246,6 +238,7 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 						w.DeleteTimer(old, name, version, key)
 					}
 					rt.unstore(was)
+					rt.partialsDelta += int64(was.partials)
 					en.stored[i] = stored{at: noStored}
 					n++
 				}
@@ -269,6 +262,7 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 			}
 			en.stored[i] = stored{at, int32(st.PartialMatches()), int32(len(p.buf))}
 			rt.store(en.stored[i])
+			rt.partialsDelta -= int64(en.stored[i].partials - was.partials)
 			n++
 		}
 		size := en.memSize(p.seen)

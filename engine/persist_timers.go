@@ -138,16 +138,14 @@ func (e *Engine) readTimers() {
 // wakeStored handles a stored timer that came due: the key is read back
 // into the cache with its timer (at the earliest of its stored timers, so
 // at this one), for fireTimers to fire in turn. A key that is cached has
-// its timer already; a key released since the last Flush is deleted by it.
+// its timer already (a key released since the last Flush is still cached:
+// the Flush deletes its stored states).
 // A stored timer that the key's stored state does not account for is
 // deleted.
 func (e *Engine) wakeStored(dt *dueTimer) {
 	p := e.persist
 	en, ok := dt.g.keys[dt.id]
 	if !ok {
-		if p.tombed[tombKey{dt.g, dt.id}] {
-			return
-		}
 		en = e.load(dt.g, []byte(dt.id))
 		if p.err != nil {
 			return

@@ -163,7 +163,9 @@ func (e *Engine) advance(en *entry, t int64) {
 		}
 		rt := en.g.pats[i]
 		rt.out.Reset()
+		before := st.PartialMatches()
 		rt.m.AdvanceTime(st, t, &rt.out)
+		rt.partialsDelta += int64(st.PartialMatches() - before)
 		rt.deliver(e, en, st)
 	}
 	e.markDirty(en)

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/motifcep/motif/engine"
@@ -13,8 +15,15 @@ import (
 // the same fraud events, decoding included in both:
 //
 //	go test ./pipeline -run '^$' -bench Pipeline -count 5
+//
+// MOTIF_BENCH_EVENTS=1000000 runs it over the replay workload's size (one
+// card per ten events, as `motif bench --workload fraud`).
 func BenchmarkPipeline(b *testing.B) {
-	set, lines := fraudInput(b, 100_000, 10_000)
+	n := 100_000
+	if v, err := strconv.Atoi(os.Getenv("MOTIF_BENCH_EVENTS")); err == nil && v > 0 {
+		n = v
+	}
+	set, lines := fraudInput(b, n, n/10)
 	b.Run("in-memory", func(b *testing.B) {
 		for b.Loop() {
 			eng, err := engine.New(set, engine.Config{}, nil)

@@ -197,18 +197,43 @@ func (p *Pipeline) restore(rs resume) error {
 	return nil
 }
 
-// commit writes everything since the last commit in one batch: changed key
-// states and timers, new alerts, dead letters, the next offset and the
-// resume record.
-func (p *Pipeline) commit() error {
-	if p.uncommit == 0 && len(p.pending) == 0 && p.eng.Watermark() == p.commitWM {
+// commit writes everything since the last commit in one batch: new
+// alerts, dead letters, and where the input's alerts end; with the key
+// states when they are due (see Config.StateEvents): changed states and
+// timers, the next offsets and the resume record.
+func (p *Pipeline) commit() error { return p.commitAs(p.statesDue()) }
+
+// commitStates commits with the key states, so that the store alone is the
+// pipeline's state (a checkpoint, a pattern change, a stop).
+func (p *Pipeline) commitStates() error { return p.commitAs(true) }
+
+// statesDue says whether the next commit carries the key states.
+func (p *Pipeline) statesDue() bool {
+	if p.cfg.StateEvents < 0 || len(p.parts) != 1 || p.closed {
+		return true
+	}
+	if p.sinceState+p.uncommit >= p.cfg.StateEvents || p.cfg.Now().Sub(p.lastState) >= p.cfg.StateInterval {
+		return true
+	}
+	limit := p.cfg.CacheBytes
+	if limit <= 0 {
+		limit = engine.DefaultCacheBytes
+	}
+	cached, _, _ := p.eng.CacheStats()
+	return cached > limit // only a commit with states lets the cache evict
+}
+
+func (p *Pipeline) commitAs(states bool) error {
+	if p.uncommit == 0 && len(p.pending) == 0 && len(p.dead) == 0 && p.eng.Watermark() == p.commitWM && (!states || !p.stateStale) {
 		return nil
 	}
 	b := p.store.NewBatch()
 	defer b.Close()
-	if _, err := p.eng.Flush(b); err != nil {
-		p.stats.CommitFailures++
-		return err
+	if states {
+		if _, err := p.eng.Flush(b); err != nil {
+			p.stats.CommitFailures++
+			return err
+		}
 	}
 	var firstAlert uint64
 	for _, a := range p.pending {
@@ -240,17 +265,23 @@ func (p *Pipeline) commit() error {
 		pt := p.parts[d.part]
 		b.PutDeadLetter(pt.Source, pt.Partition, d.offset, d.reason, d.record)
 	}
-	for i, pt := range p.parts {
-		b.PutOffset(pt.Source, pt.Partition, p.next[i])
+	if len(p.parts) == 1 && !p.quiet {
+		// Replayed records below it alert nothing (startQuiet).
+		b.PutMeta(p.alertedKey(), binary.AppendUvarint(nil, p.next[0]))
 	}
-	b.PutMeta(p.timesKey(), p.appendTimes(nil))
-	p.buf = p.appendResume(p.buf[:0])
-	b.PutMeta(p.resumeKey(), p.buf)
-	totals, err := json.Marshal(p.eng.StateTotals())
-	if err != nil {
-		return err
+	if states {
+		for i, pt := range p.parts {
+			b.PutOffset(pt.Source, pt.Partition, p.next[i])
+		}
+		b.PutMeta(p.timesKey(), p.appendTimes(nil))
+		p.buf = p.appendResume(p.buf[:0])
+		b.PutMeta(p.resumeKey(), p.buf)
+		totals, err := json.Marshal(p.eng.StateTotals())
+		if err != nil {
+			return err
+		}
+		b.PutMeta(p.totalsKey(), totals)
 	}
-	b.PutMeta(p.totalsKey(), totals)
 	if err := b.Commit(true); err != nil {
 		p.stats.CommitFailures++
 		return fmt.Errorf("pipeline: commit at offsets %v: %w", p.next, err)
@@ -259,16 +290,26 @@ func (p *Pipeline) commit() error {
 	p.pending = p.pending[:0]
 	clear(p.dead)
 	p.dead = p.dead[:0]
+	p.sinceState += p.uncommit
 	p.uncommit = 0
 	p.commitWM = p.eng.Watermark()
 	copy(p.markFrom, p.next)
 	p.lastCommt = p.cfg.Now()
+	if states {
+		p.sinceState, p.lastState, p.stateStale = 0, p.lastCommt, false
+		p.stats.StateCommits++
+	} else {
+		p.stateStale = true
+	}
 	p.stats.Commits++
 	p.publishStats()
 	if p.cfg.OnCommit != nil {
 		p.cfg.OnCommit(p.Stats())
 	}
-	return p.retire()
+	if !states {
+		return nil
+	}
+	return p.retire() // reads the store's states
 }
 
 // Checkpoint takes a checkpoint of the store (a savepoint if name is not
@@ -302,7 +343,7 @@ type ckptResult struct {
 
 // startCheckpoint commits and takes the checkpoint on another goroutine.
 func (p *Pipeline) startCheckpoint(ctx context.Context, req ckptReq) error {
-	if err := p.commit(); err != nil {
+	if err := p.commitStates(); err != nil {
 		req.reply <- ckptResult{err: err}
 		return err
 	}

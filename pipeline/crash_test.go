@@ -29,7 +29,7 @@ func TestCrashChild(t *testing.T) {
 	}
 	s := openStore(t, filepath.Join(dir, "data"))
 	defer s.Close()
-	p, err := New(Config{Set: set, Store: s, CommitEvents: 200, CacheBytes: 64 << 10, StopAtEnd: true,
+	p, err := New(Config{Set: set, Store: s, CommitEvents: 200, StateEvents: 1000, CacheBytes: 64 << 10, StopAtEnd: true,
 		OnCommit: func(st Stats) { fmt.Printf("commit %d\n", st.Offset) }})
 	if err != nil {
 		t.Fatal(err)

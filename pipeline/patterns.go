@@ -49,7 +49,7 @@ func (p *Pipeline) SetPatterns(ctx context.Context, pats Patterns) error {
 // swapPatterns runs on Run's goroutine. An error from it is a store error:
 // Run ends with it.
 func (p *Pipeline) swapPatterns(req swapReq) error {
-	err := p.commit()
+	err := p.commitStates() // a replay after a restart never crosses the change
 	if err == nil {
 		err = p.dropVersions(versionsOf(p.cfg.Set, p.cfg.Version, p.cfg.Retiring), versionsOf(req.pats.Set, req.pats.Version, req.pats.Retiring))
 	}

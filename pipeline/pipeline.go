@@ -39,6 +39,8 @@ const Source = "log"
 const (
 	DefaultCommitEvents   = 10000
 	DefaultCommitInterval = 100 * time.Millisecond
+	DefaultStateEvents    = 100_000
+	DefaultStateInterval  = 10 * time.Second
 	readBatch             = 1024
 )
 
@@ -78,6 +80,20 @@ type Config struct {
 	// whichever comes first (group commit).
 	CommitEvents   int
 	CommitInterval time.Duration
+
+	// Key states are written to the store with a commit once StateEvents
+	// events or StateInterval have passed since they last were, whichever
+	// comes first, or when the cache is full; the commits in between carry
+	// alerts, dead letters and how far the input is alerted, but no states
+	// (with an input of one partition; with several, every commit carries
+	// the states). A restart replays the input from the last commit with
+	// states, without output up to where the alerts end (see takeover.go),
+	// so these bound the replay. A hot key changed by many events is
+	// written once per interval, not once per commit. Zero: the defaults
+	// (DefaultStateEvents, DefaultStateInterval); StateEvents < 0: with
+	// every commit.
+	StateEvents   int
+	StateInterval time.Duration
 
 	// CheckpointInterval takes a checkpoint that often; zero takes none
 	// (Checkpoint can still be called).
@@ -141,6 +157,7 @@ type Stats struct {
 	// Config.QuietUntil, dropped.
 	Quieted                         uint64
 	Commits, CommitFailures         uint64
+	StateCommits                    uint64 // commits that carried the key states
 	Checkpoints, CheckpointFailures uint64
 	Offset                          uint64 // next offset to read of the first partition
 	Watermark                       int64  // of the engine, at the last commit
@@ -196,26 +213,30 @@ type Pipeline struct {
 	dec   Decoder
 	store *checkpoint.Store
 
-	in        Input
-	parts     []Partition
-	next      []uint64              // per partition: next offset to read
-	markFrom  []uint64              // per partition: next offset at the last commit
-	quiet     bool                  // replaying below Config.QuietUntil
-	hasOffset []bool                // per partition: the store has its offset
-	commitWM  int64                 // the engine's watermark at the last commit
-	wms       *eventtime.Watermarks // per partition: event time, idleness
-	paused    []bool                // per partition
-	cur       curRecord             // the record being processed
-	keySlot   int                   // Config.KeyField's slot, or -1
-	ctx       context.Context       // Run's
-	pending   []*alert.Alert
-	dead      []deadLetter
-	uncommit  int
-	lastCommt time.Time
-	lastCkpt  time.Time
-	stats     Stats
-	statsCopy atomic.Pointer[Stats]
-	buf       []byte
+	in         Input
+	parts      []Partition
+	next       []uint64              // per partition: next offset to read
+	markFrom   []uint64              // per partition: next offset at the last commit
+	quiet      bool                  // replaying below quietUntil
+	quietUntil uint64                // Config.QuietUntil, or where the alerts end
+	sinceState int                   // events since the key states were written
+	lastState  time.Time             // when the key states were last written
+	stateStale bool                  // a commit since then carried no states
+	hasOffset  []bool                // per partition: the store has its offset
+	commitWM   int64                 // the engine's watermark at the last commit
+	wms        *eventtime.Watermarks // per partition: event time, idleness
+	paused     []bool                // per partition
+	cur        curRecord             // the record being processed
+	keySlot    int                   // Config.KeyField's slot, or -1
+	ctx        context.Context       // Run's
+	pending    []*alert.Alert
+	dead       []deadLetter
+	uncommit   int
+	lastCommt  time.Time
+	lastCkpt   time.Time
+	stats      Stats
+	statsCopy  atomic.Pointer[Stats]
+	buf        []byte
 
 	ckpt       chan ckptReq
 	swap       chan swapReq
@@ -256,6 +277,12 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.CommitInterval <= 0 {
 		cfg.CommitInterval = DefaultCommitInterval
 	}
+	if cfg.StateEvents == 0 {
+		cfg.StateEvents = DefaultStateEvents
+	}
+	if cfg.StateInterval <= 0 {
+		cfg.StateInterval = DefaultStateInterval
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -290,7 +317,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if err := p.startQuiet(); err != nil {
 		return nil, err
 	}
-	p.lastCommt, p.lastCkpt = cfg.Now(), cfg.Now()
+	p.lastCommt, p.lastCkpt, p.lastState = cfg.Now(), cfg.Now(), cfg.Now()
 	p.publishStats()
 	return p, nil
 }
@@ -436,7 +463,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	idle := time.Millisecond
 	for {
 		if err := ctx.Err(); err != nil {
-			return p.commit()
+			return p.commitStates()
 		}
 		if _, err := p.control(ctx, ready); err != nil {
 			return err
@@ -475,7 +502,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		if p.cfg.StopAtEnd {
 			p.eng.Close()
 			p.closed = true
-			return p.commit()
+			return p.commitStates()
 		}
 		// Nothing to read: commit what is left, including what a watermark
 		// moved by idleness changed.
@@ -566,7 +593,7 @@ func (p *Pipeline) readSome() (int, error) {
 	var perr error
 	limit := max(1, min(readBatch, p.cfg.CommitEvents-p.uncommit))
 	if p.quiet {
-		limit = int(min(uint64(limit), p.cfg.QuietUntil-p.next[0]))
+		limit = int(min(uint64(limit), p.quietUntil-p.next[0]))
 	}
 	n, err := p.in.Read(limit, func(i int, off uint64, rec Record) bool {
 		perr = p.process(i, off, rec)

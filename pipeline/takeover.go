@@ -22,24 +22,34 @@ import (
 // sequence number of its first alert, so the alert sink can say, for the
 // alerts it has delivered, where the input stood.
 
-// startQuiet checks Config.QuietUntil and starts the replay if the store
-// is behind it.
+// startQuiet starts the replay if the store is behind Config.QuietUntil
+// or behind where its own alerts end: commits without key states (see
+// Config.StateEvents) move the alerts on past the offset the states
+// resume from, and the records in between are replayed without output.
 func (p *Pipeline) startQuiet() error {
 	p.markFrom = append([]uint64(nil), p.next...)
-	if p.cfg.QuietUntil == 0 {
-		return nil
-	}
-	if len(p.parts) != 1 {
+	if p.cfg.QuietUntil != 0 && len(p.parts) != 1 {
 		return errors.New("pipeline: QuietUntil needs an input of one partition")
 	}
-	p.quiet = p.next[0] < p.cfg.QuietUntil
+	p.quietUntil = p.cfg.QuietUntil
+	if len(p.parts) == 1 {
+		alerted, err := p.readAlerted()
+		if err != nil {
+			return err
+		}
+		p.quietUntil = max(p.quietUntil, alerted)
+	}
+	p.quiet = p.next[0] < p.quietUntil
+	if p.quiet {
+		p.cfg.Logger.Info("replaying without output up to where the alerts end", "from", p.next[0], "to", p.quietUntil)
+	}
 	return nil
 }
 
-// endQuiet ends the replay once the input reached Config.QuietUntil, with
-// a commit at exactly that offset.
+// endQuiet ends the replay once the input reached quietUntil, with a
+// commit at exactly that offset.
 func (p *Pipeline) endQuiet() error {
-	if !p.quiet || p.next[0] < p.cfg.QuietUntil {
+	if !p.quiet || p.next[0] < p.quietUntil {
 		return nil
 	}
 	if err := p.commit(); err != nil {
@@ -48,6 +58,22 @@ func (p *Pipeline) endQuiet() error {
 	p.quiet = false
 	p.cfg.Logger.Info("replay done: alerts from here on", "offset", p.next[0], "quieted", p.stats.Quieted)
 	return nil
+}
+
+// alertedKey names the meta record of the input offset up to which the
+// pipeline's alerts are committed (one partition).
+func (p *Pipeline) alertedKey() string { return p.resumeKey() + "/alerted" }
+
+func (p *Pipeline) readAlerted() (uint64, error) {
+	b, ok, err := p.store.GetMeta(p.alertedKey())
+	if err != nil || !ok {
+		return 0, err
+	}
+	v, k := binary.Uvarint(b)
+	if k <= 0 || k != len(b) {
+		return 0, fmt.Errorf("pipeline: corrupt record %s", p.alertedKey())
+	}
+	return v, nil
 }
 
 // markAlerts records the mark of a commit whose first alert is first (0:

@@ -1,0 +1,83 @@
+package pipeline
+
+import (
+	"context"
+	"runtime"
+	"testing"
+)
+
+// Commits between the ones that write key states carry alerts only. A
+// pipeline that dies right after such a commit resumes from the last
+// states, replays the records up to where its alerts end without output,
+// and ends with exactly the alerts of an uninterrupted run: none missing,
+// none twice.
+func TestCrashBetweenStateCommits(t *testing.T) {
+	set, lines := fraudInput(t, 20000, 2000)
+	want := reference(t, set, lines)
+	dir := t.TempDir()
+	s := openStore(t, dir)
+	appendLog(t, s, lines)
+
+	cfg := Config{Set: set, Store: s, CommitEvents: 300, StateEvents: 5000, StopAtEnd: true}
+	var atDeath Stats
+	var states, alertsAtStates uint64 // as of the last commit with states
+	cfg.OnCommit = func(st Stats) {
+		if st.StateCommits != states {
+			states, alertsAtStates = st.StateCommits, st.Alerts
+			return
+		}
+		if states > 0 && st.Alerts > alertsAtStates && st.Commits > 3*st.StateCommits {
+			atDeath = st
+			runtime.Goexit() // dies here: nothing more is committed
+		}
+	}
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		exited := true
+		defer func() {
+			if exited {
+				done <- nil
+			}
+		}()
+		err := p.Run(context.Background())
+		exited = false
+		done <- err
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if atDeath.Commits == 0 {
+		t.Fatal("the run ended before a commit without states followed one with: the test proves nothing")
+	}
+	if atDeath.StateCommits >= atDeath.Commits {
+		t.Fatalf("%d of %d commits carried states", atDeath.StateCommits, atDeath.Commits)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openStore(t, dir)
+	defer s.Close()
+	cfg.Store, cfg.OnCommit = s, nil
+	p, err = New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Stats().Offset; got >= atDeath.Offset {
+		t.Fatalf("resumed at offset %d: the commit at %d carried no states, so the restart must start before it", got, atDeath.Offset)
+	}
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if q := p.Stats().Quieted; q == 0 {
+		t.Error("the restart replayed no alert without output: the alerts after the last states went unchecked")
+	}
+	if d := p.Stats().DuplicateAlerts; d != 0 {
+		t.Errorf("the restart made %d alerts already committed", d)
+	}
+	diffAlerts(t, logged(t, s), want)
+}
