@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"time"
 
@@ -95,16 +96,39 @@ func (a *admin) GetStatus(context.Context, *connect.Request[motifv1.GetStatusReq
 	return connect.NewResponse(res), nil
 }
 
+// CreateCheckpoint checkpoints the node's store; on a cluster member, then
+// the store of every partition it owns too.
 func (a *admin) CreateCheckpoint(ctx context.Context, req *connect.Request[motifv1.CreateCheckpointRequest]) (*connect.Response[motifv1.CreateCheckpointResponse], error) {
 	name := req.Msg.GetSavepointName()
 	info, err := a.s.node.Checkpoint(ctx, name)
-	if err != nil && !errors.Is(err, checkpoint.ErrExists) && !errors.Is(err, checkpoint.ErrInvalid) && ctx.Err() == nil {
-		a.s.lastFailure.Store(&checkpointFailure{at: time.Now(), name: name, err: err.Error()})
-	}
 	if err != nil {
+		a.checkpointFailed(ctx, name, err)
 		return nil, rpcError(err)
 	}
-	return connect.NewResponse(&motifv1.CreateCheckpointResponse{Checkpoint: checkpointMsg(info)}), nil
+	res := &motifv1.CreateCheckpointResponse{Checkpoint: checkpointMsg(info)}
+	if cl := a.s.opts.Cluster; cl != nil {
+		for _, pc := range cl.CheckpointPartitions(ctx, name) {
+			m := &motifv1.ClusterPartitionCheckpoint{Topic: pc.Partition.Topic, Partition: uint32(pc.Partition.Partition),
+				Epoch: pc.Epoch}
+			if pc.Err != nil {
+				m.Error = pc.Err.Error()
+				a.checkpointFailed(ctx, name, fmt.Errorf("partition %s: %w", pc.Partition, pc.Err))
+			} else {
+				m.Checkpoint = checkpointMsg(pc.Info)
+			}
+			res.Partitions = append(res.Partitions, m)
+		}
+	}
+	return connect.NewResponse(res), nil
+}
+
+// checkpointFailed records a failed checkpoint as the node's last failure,
+// unless the request was refused (a name taken or not allowed) or gone.
+func (a *admin) checkpointFailed(ctx context.Context, name string, err error) {
+	if errors.Is(err, checkpoint.ErrExists) || errors.Is(err, checkpoint.ErrInvalid) || ctx.Err() != nil {
+		return
+	}
+	a.s.lastFailure.Store(&checkpointFailure{at: time.Now(), name: name, err: err.Error()})
 }
 
 func (a *admin) ListCheckpoints(context.Context, *connect.Request[motifv1.ListCheckpointsRequest]) (*connect.Response[motifv1.ListCheckpointsResponse], error) {

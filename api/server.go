@@ -19,6 +19,7 @@ import (
 	"github.com/motifcep/motif/node"
 	motifv1 "github.com/motifcep/motif/proto/gen/motif/v1"
 	"github.com/motifcep/motif/proto/gen/motif/v1/motifv1connect"
+	"github.com/motifcep/motif/raftstate"
 )
 
 // DefaultMaxRequestBytes bounds a request message (a publish batch).
@@ -57,6 +58,21 @@ type Cluster interface {
 	ApplyForwarded(ctx context.Context, cmd []byte) (uint64, error)
 	// Status is the cluster as this node knows it.
 	Status() *motifv1.ClusterStatus
+	// CheckpointPartitions takes a checkpoint, or a savepoint named name
+	// if it is not empty, of the store of every partition the node owns,
+	// and returns the outcome of each, sorted by partition. It returns
+	// when every one is complete or has failed.
+	CheckpointPartitions(ctx context.Context, name string) []PartitionCheckpoint
+}
+
+// PartitionCheckpoint is the checkpoint of the store of one partition a
+// cluster member owns (Cluster.CheckpointPartitions), or why there is
+// none.
+type PartitionCheckpoint struct {
+	Partition raftstate.Partition
+	Epoch     uint64 // the ownership epoch the node matches it under
+	Info      checkpoint.Info
+	Err       error // nil when Info is the checkpoint taken
 }
 
 // Server is the API of one node.

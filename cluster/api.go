@@ -4,20 +4,26 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/motifcep/motif/api"
+	"github.com/motifcep/motif/node"
 	motifv1 "github.com/motifcep/motif/proto/gen/motif/v1"
 	"github.com/motifcep/motif/proto/gen/motif/v1/motifv1connect"
 	"github.com/motifcep/motif/raftstate"
 )
 
 // What the API (api.Cluster) asks of a cluster node.
+
+var _ api.Cluster = (*Node)(nil)
 
 // Join adds a node to the cluster: on the leader directly, otherwise
 // through the leader's API.
@@ -62,7 +68,9 @@ func (c *Node) ApplyForwarded(ctx context.Context, cmd []byte) (uint64, error) {
 }
 
 // Status is the cluster as this node knows it: the replicated state, with
-// the lag of the partitions this node reads.
+// the lag and catalog revision of the partitions this node reads as it
+// last measured them, and the lag of the others as their owners last
+// recorded it.
 func (c *Node) Status() *motifv1.ClusterStatus {
 	st := c.raft.State()
 	rs := c.raft.Status()
@@ -80,15 +88,50 @@ func (c *Node) Status() *motifv1.ClusterStatus {
 	c.mu.Unlock()
 	for _, ps := range st.Partitions() {
 		m := &motifv1.ClusterPartition{Topic: ps.Partition.Topic, Partition: uint32(ps.Partition.Partition), Owner: ps.Owner,
-			Epoch: ps.Epoch, CommittedOffset: ps.Checkpoint.Offset, Lag: -1}
-		if wm := ps.Checkpoint.Watermark; ps.CheckpointEpoch != 0 && wm != 0 && wm != math.MinInt64 {
-			m.Watermark = timestamppb.New(time.Unix(0, wm))
+			Epoch: ps.Epoch, CommittedOffset: ps.Checkpoint.Offset, Lag: raftstate.LagUnknown}
+		if ps.CheckpointEpoch != 0 {
+			if wm := ps.Checkpoint.Watermark; wm != 0 && wm != math.MinInt64 {
+				m.Watermark = timestamppb.New(time.Unix(0, wm))
+			}
+			m.Lag = max(ps.Checkpoint.Lag, raftstate.LagUnknown)
 		}
 		if w, ok := mine[ps.Partition]; ok {
-			m.Lag, m.CatalogRevision = w.lag.Load(), w.rev.Load()
+			if lag := w.lag.Load(); lag >= 0 {
+				m.Lag = lag
+			}
+			m.CatalogRevision = w.rev.Load()
 		}
 		out.Partitions = append(out.Partitions, m)
 	}
+	return out
+}
+
+// CheckpointPartitions takes a checkpoint, or a savepoint named name, of
+// the store of every partition the node owns, all at once, and returns
+// each one's outcome, sorted by partition. A partition whose worker is not
+// running (it starts, or waits for Kafka to take the partition over) has
+// node.ErrNotRunning as its error.
+func (c *Node) CheckpointPartitions(ctx context.Context, name string) []api.PartitionCheckpoint {
+	owned := c.raft.State().Owned(c.cfg.NodeID)
+	workers := make([]*worker, len(owned))
+	c.mu.Lock()
+	for i, ps := range owned {
+		if w, ok := c.workers[ps.Partition]; ok && w.epoch == ps.Epoch {
+			workers[i] = w
+		}
+	}
+	c.mu.Unlock()
+	out := make([]api.PartitionCheckpoint, len(owned))
+	var wg sync.WaitGroup
+	for i, ps := range owned {
+		out[i] = api.PartitionCheckpoint{Partition: ps.Partition, Epoch: ps.Epoch}
+		if workers[i] == nil {
+			out[i].Err = fmt.Errorf("its matching has not started yet: %w", node.ErrNotRunning)
+			continue
+		}
+		wg.Go(func() { out[i].Info, out[i].Err = workers[i].checkpoint(ctx, name) })
+	}
+	wg.Wait()
 	return out
 }
 

@@ -58,4 +58,13 @@
 // by every node, on its front node and every partition worker, as the
 // replicated state reaches them. The front node (Dir/front) serves the
 // API: patterns, status, and alerts mirrored from the alert topic.
+//
+// # Observing
+//
+// Every owner records each partition's progress with raft every
+// Config.ReportInterval: offset, watermark, alert position and lag, which
+// any node's Status shows for every partition. Collector exports, for
+// /metrics, the cluster as the node sees it and the matching of every
+// partition it owns (metrics.go); CheckpointPartitions checkpoints the
+// store of every partition it owns.
 package cluster

@@ -80,8 +80,9 @@ type Node struct {
 	dead  *kafka.DeadLetters
 	parts []raftstate.Partition
 
-	mu      sync.Mutex // guards workers
+	mu      sync.Mutex // guards workers and counts
 	workers map[raftstate.Partition]*worker
+	counts  map[raftstate.Partition]*partitionCounts
 	// frontRev is the catalog revision the front node's catalog came from.
 	frontRev atomic.Uint64
 }
@@ -103,7 +104,8 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.SinkPrefix == "" {
 		cfg.SinkPrefix = DefaultSinkPrefix
 	}
-	c := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), workers: map[raftstate.Partition]*worker{}}
+	c := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), workers: map[raftstate.Partition]*worker{},
+		counts: map[raftstate.Partition]*partitionCounts{}}
 	tps, err := kafka.ResolvePartitions(ctx, kafka.SourceConfig{Brokers: cfg.Kafka.Brokers, Topics: cfg.Kafka.Topics,
 		ClientOpts: cfg.Kafka.ClientOpts, Logger: cfg.Logger})
 	if err != nil {
@@ -275,8 +277,13 @@ func (c *Node) reconcile(ctx context.Context) {
 			continue
 		}
 		wctx, cancel := context.WithCancel(ctx)
-		w := &worker{part: p, epoch: epoch, cancel: cancel, done: make(chan struct{})}
-		w.lag.Store(-1)
+		counts := c.counts[p]
+		if counts == nil {
+			counts = &partitionCounts{}
+			c.counts[p] = counts
+		}
+		w := &worker{part: p, epoch: epoch, cancel: cancel, done: make(chan struct{}), counts: counts}
+		w.lag.Store(raftstate.LagUnknown)
 		c.workers[p] = w
 		c.log.Info("partition assigned: starting it", "partition", p.String(), "epoch", epoch)
 		go c.run(wctx, w)

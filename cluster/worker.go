@@ -41,18 +41,64 @@ type worker struct {
 	epoch  uint64
 	cancel context.CancelFunc
 	done   chan struct{}
+	counts *partitionCounts
 
 	mu  sync.Mutex
 	nd  *node.Node
 	snk *sink.Sink
-	lag atomic.Int64
-	rev atomic.Uint64 // catalog revision installed
+	ctx context.Context // ends when nd stops running
+	lag atomic.Int64    // as last reported; raftstate.LagUnknown before
+	rev atomic.Uint64   // catalog revision installed
+}
+
+// partitionCounts are what this node counted of one partition since it
+// started, across every time it owned it (see metrics.go).
+type partitionCounts struct {
+	takeovers atomic.Uint64 // state rebuilt from Kafka rather than resumed
+	replayed  atomic.Uint64 // records replayed to rebuild it, their alerts dropped
 }
 
 func (w *worker) node() (*node.Node, *sink.Sink) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.nd, w.snk
+}
+
+// running returns the partition's node while it runs, and a context that
+// ends when it stops; nil while the worker starts or waits to start again.
+func (w *worker) running() (*node.Node, context.Context) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.nd, w.ctx
+}
+
+// checkpoint takes a checkpoint of the partition's store, or a savepoint
+// named name.
+func (w *worker) checkpoint(ctx context.Context, name string) (checkpoint.Info, error) {
+	nd, runCtx := w.running()
+	if nd == nil {
+		return checkpoint.Info{}, fmt.Errorf("its matching is not running yet (starting, or taking it over): %w", node.ErrNotRunning)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(runCtx, cancel)()
+	info, err := nd.Checkpoint(ctx, name)
+	if err != nil && runCtx.Err() != nil {
+		return info, fmt.Errorf("its matching stopped before the checkpoint was taken: %w", node.ErrNotRunning)
+	}
+	return info, err
+}
+
+// replay is the replay of a takeover: the records below to are matched
+// with their alerts dropped. at is how far they were counted.
+type replay struct{ to, at uint64 }
+
+// progress counts the records replayed up to offset (the next to match).
+func (r *replay) progress(offset uint64, counts *partitionCounts) {
+	if at := min(offset, r.to); at > r.at {
+		counts.replayed.Add(at - r.at)
+		r.at = at
+	}
 }
 
 // dirName is the partition's store directory under Dir/partitions.
@@ -118,6 +164,7 @@ func (c *Node) runOnce(ctx context.Context, w *worker, log *slog.Logger) error {
 	var quiet, from uint64
 	var ahead uint64
 	takeover := !fresh
+	rp := &replay{}
 	if takeover {
 		if err := os.RemoveAll(dir); err != nil {
 			return fmt.Errorf("cluster: partition %s: discard %s: %w", w.part, dir, err)
@@ -139,6 +186,8 @@ func (c *Node) runOnce(ctx context.Context, w *worker, log *slog.Logger) error {
 		}
 		log.Info("taking the partition over: rebuilding its state from kafka",
 			"replay_from", from, "alerts_from", quiet, "delivered_after", ahead, "position", committed.Position)
+		w.counts.takeovers.Add(1)
+		rp.to, rp.at = quiet, from
 	}
 
 	in, err := kafka.NewInput(ctx, kafka.SourceConfig{Brokers: c.cfg.Kafka.Brokers, Partitions: []kafka.TopicPartition{tp},
@@ -196,28 +245,31 @@ func (c *Node) runOnce(ctx context.Context, w *worker, log *slog.Logger) error {
 	}
 	defer s.Close()
 	snk.Store(s)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	w.mu.Lock()
-	w.nd, w.snk = nd, s
+	w.nd, w.snk, w.ctx = nd, s, ctx
 	w.mu.Unlock()
 	w.rev.Store(cat.Revision)
 	defer func() {
 		w.mu.Lock()
-		w.nd, w.snk = nil, nil
+		w.nd, w.snk, w.ctx = nil, nil, nil
 		w.mu.Unlock()
 	}()
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	errc := make(chan error, 3)
 	go func() { errc <- nd.Run(ctx) }()
 	go func() { errc <- s.Run(ctx, nd.AlertSignals(ctx)) }()
-	go func() { errc <- c.report(ctx, w, nd, s) }()
+	go func() { errc <- c.report(ctx, w, nd, s, rp) }()
 	err = <-errc
 	cancel()
 	for range 2 {
 		if e := <-errc; err == nil {
 			err = e
 		}
+	}
+	if st, e := nd.Status(); e == nil && len(st.Partitions) == 1 {
+		rp.progress(st.Partitions[0].Offset, w.counts)
 	}
 	return err
 }
@@ -290,10 +342,11 @@ func positionOf(st *checkpoint.Store, epoch, next uint64) (string, error) {
 	return string(b), err
 }
 
-// report records the partition's progress in the cluster every
-// ReportInterval, trims what the sink has delivered, and ends with
+// report records the partition's progress (offset, watermark, alert
+// position, lag) in the cluster every ReportInterval, counts the records
+// of a takeover's replay, trims what the sink has delivered, and ends with
 // ErrStaleEpoch once the partition has another owner.
-func (c *Node) report(ctx context.Context, w *worker, nd *node.Node, s *sink.Sink) error {
+func (c *Node) report(ctx context.Context, w *worker, nd *node.Node, s *sink.Sink, rp *replay) error {
 	t := time.NewTicker(c.cfg.ReportInterval)
 	defer t.Stop()
 	for {
@@ -306,15 +359,19 @@ func (c *Node) report(ctx context.Context, w *worker, nd *node.Node, s *sink.Sin
 		if err != nil {
 			continue
 		}
-		meta := raftstate.CheckpointMeta{AlertPosition: s.Position(), Watermark: math.MinInt64}
+		meta := raftstate.CheckpointMeta{AlertPosition: s.Position(), Watermark: math.MinInt64, Lag: raftstate.LagUnknown}
 		if len(st.Partitions) == 1 {
 			ps := st.Partitions[0]
 			meta.Offset = ps.Offset
 			if ps.Watermark != math.MinInt64 {
 				meta.Watermark = ps.Watermark
 			}
-			w.lag.Store(int64(ps.Lag()))
+			rp.progress(ps.Offset, w.counts)
 		}
+		if len(st.Counters.Partitions) == 1 { // the pipeline's, whose lag says when it is unknown
+			meta.Lag = max(st.Counters.Partitions[0].Lag, raftstate.LagUnknown)
+		}
+		w.lag.Store(meta.Lag)
 		if err := nd.Store().TrimAlertMarks(s.Position()); err != nil {
 			c.log.Warn("cannot trim alert marks", "partition", w.part.String(), "err", err)
 		}

@@ -26,8 +26,8 @@ func apply(s *State, index uint64, cmd []byte) (*State, error) {
 			return nil, err
 		}
 		return applyCatalog(s, index, c)
-	case kindCheckpoint:
-		c, err := decodeCheckpoint(body)
+	case kindCheckpoint, kindCheckpointV1:
+		c, err := decodeCheckpoint(k, body)
 		if err != nil {
 			return nil, err
 		}
@@ -150,7 +150,7 @@ func applySetPartitions(s *State, index uint64, c setPartitionsCmd) (*State, err
 		if j, ok := s.keys.index[p]; ok {
 			n.parts[i] = s.parts[j]
 		} else {
-			n.parts[i] = &PartitionState{Partition: p}
+			n.parts[i] = &PartitionState{Partition: p, Checkpoint: CheckpointMeta{Lag: LagUnknown}}
 		}
 	}
 	return n, nil

@@ -337,7 +337,7 @@ func TestRebalance(t *testing.T) {
 
 	// The killed node's epoch is fenced; the new owner's is not.
 	stale := victimParts[0]
-	meta := raftstate.CheckpointMeta{Offset: 42, Watermark: 1e9, AlertPosition: 7}
+	meta := raftstate.CheckpointMeta{Offset: 42, Watermark: 1e9, AlertPosition: 7, Lag: 1234}
 	err := c.OnLeader(func(l *raftstate.Cluster) error {
 		return l.Checkpoint(ctx, stale.Partition, stale.Epoch, meta)
 	})

@@ -14,22 +14,37 @@ import (
 // change, whose document can be large and is already encoded. The rest are
 // rare and small and have a JSON body, which new fields can extend without
 // a new kind.
+//
+// A checkpoint's body ends with its topic's length and the topic, so that
+// a later version can append fields after it: a decoder ignores the bytes
+// past the fields it knows. The first checkpoint encoding
+// (kindCheckpointV1) ended with the topic itself and could not grow; it is
+// still decoded, from logs and forwarded writes of older versions, with
+// its lag unknown. A node of an older version rejects kindCheckpoint as an
+// unknown kind (and, as the leader, refuses it forwarded): during a
+// rolling upgrade its progress records fall behind the others' until it
+// runs the new version, and owners record progress every second, so they
+// are current again at once. Nothing resumes from those records (an owner
+// resumes from Kafka's committed position), so this is harmless.
 type kind byte
 
 const (
 	kindCatalog       kind = 1 // from:u64 doc
-	kindCheckpoint    kind = 2 // epoch:u64 offset:u64 watermark:i64 alert:u64 partition:i32 topic
+	kindCheckpointV1  kind = 2 // epoch:u64 offset:u64 watermark:i64 alert:u64 partition:i32 topic
 	kindAddMember     kind = 3 // JSON addMemberCmd
 	kindRemoveMember  kind = 4 // JSON removeMemberCmd
 	kindSetPartitions kind = 5 // JSON setPartitionsCmd
 	kindAssign        kind = 6 // JSON assignCmd
+	// epoch:u64 offset:u64 watermark:i64 alert:u64 lag:i64 partition:i32
+	// topic_len:u16 topic, then fields of later versions
+	kindCheckpoint kind = 7
 )
 
 func (k kind) String() string {
 	switch k {
 	case kindCatalog:
 		return "catalog"
-	case kindCheckpoint:
+	case kindCheckpoint, kindCheckpointV1:
 		return "checkpoint"
 	case kindAddMember:
 		return "add-member"
@@ -78,22 +93,65 @@ type checkpointCmd struct {
 	Meta      CheckpointMeta
 }
 
-const checkpointHeader = 8 + 8 + 8 + 8 + 4
+// checkpointHeader is the size of a checkpoint body's fixed fields, up to
+// the topic's length; checkpointV1Header that of the first encoding's, up
+// to the topic.
+const (
+	checkpointHeader   = 8 + 8 + 8 + 8 + 8 + 4 + 2
+	checkpointV1Header = 8 + 8 + 8 + 8 + 4
+)
 
+// encodeCheckpoint encodes c as a kindCheckpoint command. Kafka limits a
+// topic's name to 249 characters, far below the length field's limit;
+// validPartition has checked it is not empty.
 func encodeCheckpoint(c checkpointCmd) []byte {
-	b := make([]byte, 1+checkpointHeader+len(c.Partition.Topic))
+	topic := c.Partition.Topic
+	b := make([]byte, 1+checkpointHeader+len(topic))
 	b[0] = byte(kindCheckpoint)
-	be.PutUint64(b[1:], c.Epoch)
-	be.PutUint64(b[9:], c.Meta.Offset)
-	be.PutUint64(b[17:], uint64(c.Meta.Watermark))
-	be.PutUint64(b[25:], c.Meta.AlertPosition)
-	be.PutUint32(b[33:], uint32(c.Partition.Partition))
-	copy(b[37:], c.Partition.Topic)
+	body := b[1:]
+	be.PutUint64(body[0:], c.Epoch)
+	be.PutUint64(body[8:], c.Meta.Offset)
+	be.PutUint64(body[16:], uint64(c.Meta.Watermark))
+	be.PutUint64(body[24:], c.Meta.AlertPosition)
+	be.PutUint64(body[32:], uint64(c.Meta.Lag))
+	be.PutUint32(body[40:], uint32(c.Partition.Partition))
+	be.PutUint16(body[44:], uint16(len(topic)))
+	copy(body[checkpointHeader:], topic)
 	return b
 }
 
-func decodeCheckpoint(body []byte) (checkpointCmd, error) {
+// decodeCheckpoint decodes the body of a checkpoint command of kind k
+// (kindCheckpoint or kindCheckpointV1).
+func decodeCheckpoint(k kind, body []byte) (checkpointCmd, error) {
+	if k == kindCheckpointV1 {
+		return decodeCheckpointV1(body)
+	}
 	if len(body) < checkpointHeader {
+		return checkpointCmd{}, fmt.Errorf("%w: checkpoint command of %d bytes", ErrCorrupt, len(body))
+	}
+	n := int(be.Uint16(body[44:]))
+	if len(body) < checkpointHeader+n {
+		return checkpointCmd{}, fmt.Errorf("%w: checkpoint command of %d bytes with a topic of %d", ErrCorrupt, len(body), n)
+	}
+	return checkpointCmd{
+		Epoch: be.Uint64(body),
+		Meta: CheckpointMeta{
+			Offset:        be.Uint64(body[8:]),
+			Watermark:     int64(be.Uint64(body[16:])),
+			AlertPosition: be.Uint64(body[24:]),
+			Lag:           max(int64(be.Uint64(body[32:])), LagUnknown),
+		},
+		Partition: Partition{
+			Partition: int32(be.Uint32(body[40:])),
+			Topic:     string(body[checkpointHeader : checkpointHeader+n]),
+		},
+	}, nil
+}
+
+// decodeCheckpointV1 decodes the first checkpoint encoding, which had no
+// lag.
+func decodeCheckpointV1(body []byte) (checkpointCmd, error) {
+	if len(body) < checkpointV1Header {
 		return checkpointCmd{}, fmt.Errorf("%w: checkpoint command of %d bytes", ErrCorrupt, len(body))
 	}
 	return checkpointCmd{
@@ -102,10 +160,11 @@ func decodeCheckpoint(body []byte) (checkpointCmd, error) {
 			Offset:        be.Uint64(body[8:]),
 			Watermark:     int64(be.Uint64(body[16:])),
 			AlertPosition: be.Uint64(body[24:]),
+			Lag:           LagUnknown,
 		},
 		Partition: Partition{
 			Partition: int32(be.Uint32(body[32:])),
-			Topic:     string(body[checkpointHeader:]),
+			Topic:     string(body[checkpointV1Header:]),
 		},
 	}, nil
 }

@@ -26,8 +26,9 @@
 //     leader's clock) and its state, alive or lost, as the leader last
 //     decided.
 //   - Partitions: (topic, partition) → owner, epoch, and the last
-//     checkpoint (next offset, watermark, alert position) with the epoch
-//     it was written under.
+//     checkpoint (next offset, watermark, alert position, and the lag the
+//     owner measured: records between the offset and the partition's end)
+//     with the epoch it was written under.
 //
 // FSM.State and Cluster.State return the current State without locking;
 // Changed returns a channel closed at the next change, to react to (for
@@ -37,11 +38,13 @@
 //
 // A command is one byte naming its kind and a body. The frequent ones
 // have a binary body: a checkpoint (epoch, offset, watermark, alert
-// position, partition number as big-endian integers, then the topic) and a
-// catalog change (the revision it was computed from, then the document as
-// given). The rare ones (add and remove a member, set the partitions, a
-// rebalancing decision) have a JSON body, which can grow fields without a
-// new kind.
+// position, lag, partition number as big-endian integers, then the topic's
+// length and the topic; later fields may follow, and are ignored by a
+// version that does not know them) and a catalog change (the revision it
+// was computed from, then the document as given). The first checkpoint
+// encoding, without the lag, is still applied (lag unknown). The rare ones
+// (add and remove a member, set the partitions, a rebalancing decision)
+// have a JSON body, which can grow fields without a new kind.
 //
 // Apply is deterministic: times inside commands are the proposer's, epochs
 // are issued in partition order or command order, never map order. A

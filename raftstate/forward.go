@@ -47,7 +47,7 @@ func (c *Cluster) ApplyForwarded(ctx context.Context, cmd []byte) (uint64, error
 		return 0, fmt.Errorf("%w: empty forwarded command", ErrCorrupt)
 	}
 	switch k := kind(cmd[0]); k {
-	case kindCatalog, kindCheckpoint, kindSetPartitions:
+	case kindCatalog, kindCheckpoint, kindCheckpointV1, kindSetPartitions:
 	default:
 		return 0, fmt.Errorf("%w: a %s command cannot be forwarded", ErrCorrupt, k)
 	}

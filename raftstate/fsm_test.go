@@ -42,6 +42,7 @@ func commandLog() [][]byte {
 		setPartitions("tx", 8), // drops au/0 and au/1
 		assign(part("tx", 5), 16, "b"),
 		checkpoint(part("tx", 5), 19, 42),
+		checkpointV1(part("tx", 5), 19, 43), // written by an older version: lag unknown
 	}
 }
 
@@ -65,8 +66,12 @@ func TestFSMApplyLog(t *testing.T) {
 		t.Errorf("catalog = %s rev %d index %d, want {\"patterns\":2} rev 2 index 10", got.Doc, got.Revision, got.Index)
 	}
 	tx3, _ := s.Partition(part("tx", 3))
-	if tx3.Checkpoint.Offset != 100 || tx3.CheckpointEpoch != 4 {
-		t.Errorf("tx/3 checkpoint = %+v at epoch %d, want offset 100 at epoch 4", tx3.Checkpoint, tx3.CheckpointEpoch)
+	if want := (CheckpointMeta{Offset: 100, Watermark: 100000, AlertPosition: 50, Lag: 103}); tx3.Checkpoint != want || tx3.CheckpointEpoch != 4 {
+		t.Errorf("tx/3 checkpoint = %+v at epoch %d, want %+v at epoch 4", tx3.Checkpoint, tx3.CheckpointEpoch, want)
+	}
+	tx5, _ := s.Partition(part("tx", 5))
+	if want := (CheckpointMeta{Offset: 43, Watermark: 43000, AlertPosition: 21, Lag: LagUnknown}); tx5.Checkpoint != want {
+		t.Errorf("tx/5 checkpoint of the old encoding = %+v, want %+v", tx5.Checkpoint, want)
 	}
 	var states []string
 	for _, m := range s.Members() {
@@ -75,8 +80,8 @@ func TestFSMApplyLog(t *testing.T) {
 	if got := fmt.Sprint(states); got != "[b=alive c=lost]" {
 		t.Errorf("members = %s, want [b=alive c=lost]", got)
 	}
-	if s.Index() != 16 || s.LastEpoch() != 19 {
-		t.Errorf("index %d, last epoch %d; want 16 and 19", s.Index(), s.LastEpoch())
+	if s.Index() != 17 || s.LastEpoch() != 19 {
+		t.Errorf("index %d, last epoch %d; want 17 and 19", s.Index(), s.LastEpoch())
 	}
 }
 
@@ -153,6 +158,53 @@ func TestFSMSnapshotRestore(t *testing.T) {
 	}
 	if got := persist(t, g.FSM); !bytes.Equal(got, snap) {
 		t.Errorf("snapshot of the restored state\n%s\nwant\n%s", got, snap)
+	}
+}
+
+// TestFSMCheckpointLag records a partition's lag and carries it through a
+// snapshot; a snapshot written before the lag existed restores with the
+// lag unknown.
+func TestFSMCheckpointLag(t *testing.T) {
+	f := newLogFSM()
+	f.mustApply(t, addMember("a"))
+	f.mustApply(t, setPartitions("tx", 2))
+	s := f.mustApply(t, assign(part("tx", 0), 0, "a"))
+	if ps, _ := s.Partition(part("tx", 0)); ps.Checkpoint.Lag != LagUnknown {
+		t.Errorf("lag before any checkpoint = %d, want LagUnknown", ps.Checkpoint.Lag)
+	}
+	s = f.mustApply(t, checkpoint(part("tx", 0), 1, 10))
+	if ps, _ := s.Partition(part("tx", 0)); ps.Checkpoint.Lag != 13 {
+		t.Errorf("lag = %d, want 13", ps.Checkpoint.Lag)
+	}
+	snap := persist(t, f.FSM)
+	if !bytes.Contains(snap, []byte(`"lag":13`)) || !bytes.Contains(snap, []byte(`"lag":-1`)) {
+		t.Errorf("snapshot lacks the lags 13 and -1:\n%s", snap)
+	}
+	g := NewFSM()
+	if err := g.Restore(io.NopCloser(bytes.NewReader(snap))); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := g.State().Partitions(), s.Partitions(); !reflect.DeepEqual(got, want) {
+		t.Errorf("restored partitions = %+v, want %+v", got, want)
+	}
+
+	// As the version before the lag wrote it.
+	const old = `{"version":1,"index":5,"catalog":{"revision":0,"index":0,"doc":null},"last_epoch":1,` +
+		`"members":[{"id":"a","raft_addr":"a:7946","api_addr":"a:7000","joined":1,"state":"alive"}],` +
+		`"partitions":[{"topic":"tx","partition":0,"owner":"a","epoch":1,"offset":10,"watermark":10000,"alert_position":5,"checkpoint_epoch":1},` +
+		`{"topic":"tx","partition":1,"owner":"","epoch":0,"offset":0,"watermark":0,"alert_position":0,"checkpoint_epoch":0}]}`
+	h := NewFSM()
+	if err := h.Restore(io.NopCloser(strings.NewReader(old))); err != nil {
+		t.Fatal(err)
+	}
+	want := []CheckpointMeta{{Offset: 10, Watermark: 10000, AlertPosition: 5, Lag: LagUnknown}, {Lag: LagUnknown}}
+	for i, ps := range h.State().Partitions() {
+		if ps.Checkpoint != want[i] {
+			t.Errorf("%s of the old snapshot: checkpoint %+v, want %+v", ps.Partition, ps.Checkpoint, want[i])
+		}
+	}
+	if again := persist(t, h); bytes.Count(again, []byte(`"lag":-1`)) != 2 {
+		t.Errorf("the old snapshot written again:\n%s\nwant the lag -1 on both partitions", again)
 	}
 }
 
@@ -336,6 +388,8 @@ func TestFSMCorruptCommands(t *testing.T) {
 		"unknown kind":     {0xff, 1, 2},
 		"short catalog":    {byte(kindCatalog), 1, 2},
 		"short checkpoint": {byte(kindCheckpoint), 1},
+		"short v1":         {byte(kindCheckpointV1), 1},
+		"short topic":      encodeCheckpoint(checkpointCmd{Partition: part("tx", 0), Epoch: 1})[:1+checkpointHeader+1],
 		"bad json":         {byte(kindAddMember), '{'},
 		"member state":     encodeJSON(kindAssign, assignCmd{States: []stateChange{{ID: "a", State: "?"}}}),
 		"assigned twice": encodeJSON(kindAssign, assignCmd{Assign: []assignment{
@@ -351,18 +405,32 @@ func TestFSMCorruptCommands(t *testing.T) {
 }
 
 func TestCommandRoundTrip(t *testing.T) {
-	c := checkpointCmd{
-		Partition: Partition{Topic: "payments.v2", Partition: 2147483647},
-		Epoch:     1<<63 + 5,
-		Meta:      CheckpointMeta{Offset: 1 << 40, Watermark: -1, AlertPosition: 77},
+	for _, lag := range []int64{0, 1 << 50, LagUnknown} {
+		c := checkpointCmd{
+			Partition: Partition{Topic: "payments.v2", Partition: 2147483647},
+			Epoch:     1<<63 + 5,
+			Meta:      CheckpointMeta{Offset: 1 << 40, Watermark: -1, AlertPosition: 77, Lag: lag},
+		}
+		enc := encodeCheckpoint(c)
+		got, err := decodeCheckpoint(kind(enc[0]), enc[1:])
+		if err != nil || got != c {
+			t.Errorf("checkpoint round trip = %+v, %v; want %+v", got, err, c)
+		}
+		// A later version may append fields: this one ignores them.
+		got, err = decodeCheckpoint(kind(enc[0]), append(enc[1:], 0xAA, 0xBB, 0xCC))
+		if err != nil || got != c {
+			t.Errorf("checkpoint with later fields = %+v, %v; want %+v", got, err, c)
+		}
 	}
-	enc := encodeCheckpoint(c)
-	got, err := decodeCheckpoint(enc[1:])
-	if err != nil || got != c {
-		t.Errorf("checkpoint round trip = %+v, %v; want %+v", got, err, c)
+	old := checkpointV1(Partition{Topic: "payments.v2", Partition: 3}, 9, 1000)
+	got, err := decodeCheckpoint(kind(old[0]), old[1:])
+	want := checkpointCmd{Partition: Partition{Topic: "payments.v2", Partition: 3}, Epoch: 9,
+		Meta: CheckpointMeta{Offset: 1000, Watermark: 1000000, AlertPosition: 500, Lag: LagUnknown}}
+	if err != nil || got != want {
+		t.Errorf("checkpoint of the first encoding = %+v, %v; want %+v", got, err, want)
 	}
 	cat := catalogCmd{From: 9, Doc: []byte(`{"a":1}`)}
-	enc = encodeCatalog(cat)
+	enc := encodeCatalog(cat)
 	gotCat, err := decodeCatalog(enc[1:])
 	if err != nil || gotCat.From != 9 || string(gotCat.Doc) != `{"a":1}` {
 		t.Errorf("catalog round trip = %+v, %v", gotCat, err)

@@ -118,8 +118,20 @@ func assign(p Partition, from uint64, owner string) []byte {
 
 func checkpoint(p Partition, epoch, offset uint64) []byte {
 	return encodeCheckpoint(checkpointCmd{Partition: p, Epoch: epoch, Meta: CheckpointMeta{
-		Offset: offset, Watermark: int64(offset) * 1000, AlertPosition: offset / 2,
+		Offset: offset, Watermark: int64(offset) * 1000, AlertPosition: offset / 2, Lag: int64(offset) + 3,
 	}})
+}
+
+// checkpointV1 is a checkpoint command as versions before the lag wrote
+// it (kindCheckpointV1): the fields of checkpoint but the lag.
+func checkpointV1(p Partition, epoch, offset uint64) []byte {
+	b := []byte{byte(kindCheckpointV1)}
+	b = be.AppendUint64(b, epoch)
+	b = be.AppendUint64(b, offset)
+	b = be.AppendUint64(b, offset*1000)
+	b = be.AppendUint64(b, offset/2)
+	b = be.AppendUint32(b, uint32(p.Partition))
+	return append(b, p.Topic...)
 }
 
 func catalog(from uint64, doc string) []byte {

@@ -7,7 +7,10 @@ import (
 	"time"
 )
 
-// snapshotVersion is the version of the snapshot encoding written.
+// snapshotVersion is the version of the snapshot encoding written. Fields
+// added since are optional, so that a snapshot of any version 1 reads
+// everywhere: the partitions' lag came later (an older node ignores it; a
+// snapshot without it reads as LagUnknown).
 const snapshotVersion = 1
 
 // snapshotJSON is a State as a snapshot holds it: one JSON object, members
@@ -36,6 +39,8 @@ type memberJSON struct {
 	State    string `json:"state"`
 }
 
+// partitionStateJSON is one partition. Lag is always written; a snapshot
+// of an older version has none (nil), which reads as LagUnknown.
 type partitionStateJSON struct {
 	Topic           string `json:"topic"`
 	Partition       int32  `json:"partition"`
@@ -44,6 +49,7 @@ type partitionStateJSON struct {
 	Offset          uint64 `json:"offset"`
 	Watermark       int64  `json:"watermark"`
 	AlertPosition   uint64 `json:"alert_position"`
+	Lag             *int64 `json:"lag,omitempty"`
 	CheckpointEpoch uint64 `json:"checkpoint_epoch"`
 }
 
@@ -69,7 +75,9 @@ func writeSnapshot(w io.Writer, s *State) error {
 			State:    m.State.String(),
 		})
 	}
-	for _, ps := range s.parts {
+	lags := make([]int64, len(s.parts)) // one allocation for every Lag
+	for i, ps := range s.parts {
+		lags[i] = ps.Checkpoint.Lag
 		snap.Partitions = append(snap.Partitions, partitionStateJSON{
 			Topic:           ps.Partition.Topic,
 			Partition:       ps.Partition.Partition,
@@ -78,6 +86,7 @@ func writeSnapshot(w io.Writer, s *State) error {
 			Offset:          ps.Checkpoint.Offset,
 			Watermark:       ps.Checkpoint.Watermark,
 			AlertPosition:   ps.Checkpoint.AlertPosition,
+			Lag:             &lags[i],
 			CheckpointEpoch: ps.CheckpointEpoch,
 		})
 	}
@@ -127,6 +136,10 @@ func readSnapshot(r io.Reader) (*State, error) {
 			return nil, fmt.Errorf("%w: snapshot: %s: epoch %d, checkpoint epoch %d, last epoch %d",
 				ErrCorrupt, p, pj.Epoch, pj.CheckpointEpoch, snap.LastEpoch)
 		}
+		lag := LagUnknown
+		if pj.Lag != nil {
+			lag = max(*pj.Lag, LagUnknown)
+		}
 		list = append(list, p)
 		s.parts = append(s.parts, &PartitionState{
 			Partition: p,
@@ -136,6 +149,7 @@ func readSnapshot(r io.Reader) (*State, error) {
 				Offset:        pj.Offset,
 				Watermark:     pj.Watermark,
 				AlertPosition: pj.AlertPosition,
+				Lag:           lag,
 			},
 			CheckpointEpoch: pj.CheckpointEpoch,
 		})

@@ -82,12 +82,22 @@ type Member struct {
 }
 
 // CheckpointMeta is the progress an owner records for a partition: what a
-// node that takes the partition over resumes from.
+// node that takes the partition over resumes from, and how far behind the
+// partition's end the owner was.
 type CheckpointMeta struct {
 	Offset        uint64 // next offset to read
 	Watermark     int64  // event-time watermark, unix nanoseconds
 	AlertPosition uint64 // position in the alert log reached
+	// Lag is how many records the partition's end (its high watermark) was
+	// past Offset when the owner last measured it; LagUnknown when it had
+	// not measured it, when nothing was recorded, or when the record comes
+	// from a version that did not carry it (an old command or snapshot).
+	Lag int64
 }
+
+// LagUnknown is CheckpointMeta.Lag when the lag is not known. Any negative
+// Lag means the same.
+const LagUnknown int64 = -1
 
 // PartitionState is the replicated state of one source partition.
 type PartitionState struct {
@@ -98,7 +108,8 @@ type PartitionState struct {
 	// changes on every change of owner and is never issued twice.
 	Epoch uint64
 	// Checkpoint is the last checkpoint recorded, and CheckpointEpoch the
-	// epoch it was written under (0 if none was).
+	// epoch it was written under (0 if none was; then Checkpoint is zero
+	// but for its Lag, LagUnknown).
 	Checkpoint      CheckpointMeta
 	CheckpointEpoch uint64
 }

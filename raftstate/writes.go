@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"slices"
 	"time"
@@ -25,7 +26,8 @@ func (c *Cluster) ApplyCatalog(ctx context.Context, fromRevision uint64, doc []b
 }
 
 // Checkpoint records meta as partition p's checkpoint, written by the
-// owner of epoch. If epoch is not p's current epoch (the writer is no
+// owner of epoch (with meta.Lag LagUnknown if it has not measured the
+// lag). If epoch is not p's current epoch (the writer is no
 // longer the owner) it returns ErrStaleEpoch and records nothing; an owner
 // that gets it must stop reading p.
 func (c *Cluster) Checkpoint(ctx context.Context, p Partition, epoch uint64, meta CheckpointMeta) error {
@@ -57,7 +59,7 @@ func (c *Cluster) SetPartitions(ctx context.Context, parts []Partition) error {
 }
 
 func validPartition(p Partition) error {
-	if p.Topic == "" || p.Partition < 0 {
+	if p.Topic == "" || len(p.Topic) > math.MaxUint16 || p.Partition < 0 {
 		return fmt.Errorf("raftstate: invalid partition %q", p)
 	}
 	return nil

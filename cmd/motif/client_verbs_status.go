@@ -120,7 +120,9 @@ func printStatus(w io.Writer, st *motifv1.GetStatusResponse) {
 }
 
 // printCluster prints the cluster part of a member's status: the leader,
-// the members, and every partition with its owner.
+// the members, and every partition with its owner and progress. The lag
+// of a partition another node owns is the one its owner last recorded;
+// "-" when none is known.
 func printCluster(tw io.Writer, cl *motifv1.ClusterStatus) {
 	leader := cl.GetLeaderId()
 	if leader == "" {

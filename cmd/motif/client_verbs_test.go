@@ -9,8 +9,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"text/tabwriter"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/motifcep/motif/internal/servertest"
+	motifv1 "github.com/motifcep/motif/proto/gen/motif/v1"
 
 	"github.com/motifcep/motif/internal/wait"
 	"github.com/motifcep/motif/internal/workload"
@@ -363,5 +368,38 @@ func TestClientVerbFlags(t *testing.T) {
 	}
 	if code, _, errOut = motif(t, nil, "", "status", "--server", "http://127.0.0.1:1"); code != 1 || !strings.Contains(errOut, "connection refused") {
 		t.Errorf("status of no server: %d %s", code, errOut)
+	}
+}
+
+// A cluster member's status shows the lag of every partition whose lag is
+// known, whichever node owns it.
+func TestPrintCluster(t *testing.T) {
+	var b bytes.Buffer
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	printCluster(tw, &motifv1.ClusterStatus{LeaderId: "n1", RaftState: "Follower", CatalogRevision: 3,
+		Members: []*motifv1.ClusterMember{
+			{NodeId: "n1", RaftAddr: "h1:7101", ApiAddr: "h1:7071", Alive: true},
+			{NodeId: "n2", RaftAddr: "h2:7101", ApiAddr: "h2:7071", Alive: true},
+		},
+		Partitions: []*motifv1.ClusterPartition{
+			{Topic: "events", Partition: 0, Owner: "n1", Epoch: 4, CommittedOffset: 100, Lag: 12,
+				Watermark: timestamppb.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))},
+			{Topic: "events", Partition: 1, Owner: "n2", Epoch: 5, CommittedOffset: 80, Lag: 0},
+			{Topic: "events", Partition: 2, Epoch: 6, Lag: -1},
+		}})
+	tw.Flush()
+	want := `cluster:  leader n1, this node follower, catalog revision 3
+
+MEMBER  RAFT     API      STATE
+n1      h1:7101  h1:7071  alive, leader
+n2      h2:7101  h2:7071  alive
+
+TOPIC   PARTITION  OWNER       EPOCH  COMMITTED  LAG  WATERMARK
+events  0          n1          4      100        12   2026-01-01T00:00:00Z
+events  1          n2          5      80         0    -
+events  2          unassigned  6      0          -    -
+`
+	if got := b.String(); got != want {
+		t.Errorf("printCluster:\n%s\nwant\n%s", got, want)
 	}
 }

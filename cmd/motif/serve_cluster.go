@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/motifcep/motif/api"
 	"github.com/motifcep/motif/checkpoint"
@@ -85,7 +86,8 @@ func runCluster(ctx context.Context, o *serveOptions, log *slog.Logger) error {
 		return err
 	}
 	defer cl.Close()
-	srv := api.New(cl.Front(), api.Options{Token: o.token, Version: version, Logger: log, Cluster: cl}).HTTPServer(o.listen)
+	srv := api.New(cl.Front(), api.Options{Token: o.token, Version: version, Logger: log, Cluster: cl,
+		Collectors: []prometheus.Collector{cl.Collector()}}).HTTPServer(o.listen)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	runCtx, cancelRun := context.WithCancel(context.Background())

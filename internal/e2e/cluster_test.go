@@ -8,12 +8,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
+
 	"github.com/motifcep/motif/client"
+	"github.com/motifcep/motif/cluster"
 	"github.com/motifcep/motif/internal/wait"
 	"github.com/motifcep/motif/internal/workload"
 	"github.com/motifcep/motif/kafka/kafkatest"
@@ -349,6 +353,31 @@ func TestClusterApplyOnFollower(t *testing.T) {
 		}
 	}
 
+	// Every member shows the lag of every partition: live for its own,
+	// as recorded by their owners for the others.
+	for _, m := range ms {
+		wait.Within(t, 10*time.Second, "every partition's lag on "+m.id, func() bool {
+			ps := clusterStatus([]*member{m}).GetPartitions()
+			for _, p := range ps {
+				if p.GetLag() != 0 {
+					return false
+				}
+			}
+			return len(ps) == parts
+		})
+	}
+	checkClusterMetrics(t, ms, leader, parts)
+
+	// A checkpoint on a member checkpoints the partition it owns too.
+	res2, err := cluster.AdminClient(follower.proc.addr, "").CreateCheckpoint(t.Context(),
+		connect.NewRequest(&motifv1.CreateCheckpointRequest{}))
+	if err != nil {
+		t.Fatalf("checkpoint on %s: %v", follower.id, err)
+	}
+	if cps := res2.Msg.GetPartitions(); len(cps) != 1 || cps[0].GetError() != "" || cps[0].GetCheckpoint() == nil {
+		t.Errorf("checkpoint on %s: partitions %v, want its one partition checkpointed", follower.id, cps)
+	}
+
 	// motif status on any member shows the cluster.
 	out, err := exec.Command(bin, "status", "--server", follower.proc.addr).CombinedOutput()
 	if err != nil {
@@ -358,6 +387,52 @@ func TestClusterApplyOnFollower(t *testing.T) {
 	for _, want := range []string{"leader " + leader, "MEMBER", "n1", "n2", "n3", "TOPIC", "events"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("motif status lacks %q:\n%s", want, text)
+		}
+	}
+	rows := 0
+	for line := range strings.Lines(text) {
+		if f := strings.Fields(line); len(f) == 7 && f[0] == "events" {
+			rows++
+			if f[5] != "0" { // TOPIC PARTITION OWNER EPOCH COMMITTED LAG WATERMARK
+				t.Errorf("motif status: %q: lag %s, want 0", strings.TrimSpace(line), f[5])
+			}
+		}
+	}
+	if rows != parts {
+		t.Errorf("motif status shows %d partitions, want %d:\n%s", rows, parts, text)
+	}
+}
+
+// checkClusterMetrics checks each member's /metrics: the series of the
+// partitions it owns (each matched two events), none of the others', and
+// the cluster as it sees it.
+func checkClusterMetrics(t *testing.T, ms []*member, leader string, parts int) {
+	t.Helper()
+	cs := clusterStatus(ms)
+	for _, m := range ms {
+		url := "http://" + m.proc.addr
+		wait.Within(t, 10*time.Second, "the partitions of "+m.id+" in its /metrics", func() bool {
+			for _, p := range cs.GetPartitions() {
+				got := metric(t, url, fmt.Sprintf(`motif_cluster_partition_events_in_total{partition="%d",topic="events"}`, p.GetPartition()))
+				if p.GetOwner() == m.id && got != "2" || p.GetOwner() != m.id && got != "" {
+					return false
+				}
+			}
+			return true
+		})
+		isLeader := "0"
+		if m.id == leader {
+			isLeader = "1"
+		}
+		for name, want := range map[string]string{
+			"motif_cluster_is_leader":              isLeader,
+			`motif_cluster_members{state="alive"}`: "3",
+			"motif_cluster_partitions":             strconv.Itoa(parts),
+			"motif_cluster_partitions_owned":       strconv.Itoa(owners(cs)[m.id]),
+		} {
+			if got := metric(t, url, name); got != want {
+				t.Errorf("%s: %s = %q, want %q", m.id, name, got, want)
+			}
 		}
 	}
 }

@@ -500,8 +500,10 @@ type ClusterPartition struct {
 	CommittedOffset uint64 `protobuf:"varint,5,opt,name=committed_offset,json=committedOffset,proto3" json:"committed_offset,omitempty"`
 	// The partition's watermark at that checkpoint; unset before any.
 	Watermark *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=watermark,proto3" json:"watermark,omitempty"`
-	// Records behind the partition's end; -1 unless the serving node owns
-	// the partition.
+	// Records behind the partition's end (its high watermark): live when the
+	// serving node owns the partition, otherwise as the owner last recorded
+	// it with its progress (about once a second); -1 when unknown (no
+	// progress recorded yet, or recorded by a version without it).
 	Lag int64 `protobuf:"varint,7,opt,name=lag,proto3" json:"lag,omitempty"`
 	// The catalog revision the partition is matched with, when the serving
 	// node owns it; 0 otherwise. A pattern change is live on the partition
@@ -1454,8 +1456,17 @@ func (x *CreateCheckpointRequest) GetLabels() map[string]string {
 // CreateCheckpointResponse describes the checkpoint taken.
 type CreateCheckpointResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The checkpoint or savepoint, complete and durable.
-	Checkpoint    *Checkpoint `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	// The checkpoint or savepoint, complete and durable. On a cluster member,
+	// that of its own store (the API's catalog and the alerts mirrored from
+	// the alert topic); its partitions' are in partitions.
+	Checkpoint *Checkpoint `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	// On a cluster member, every source partition it owns, sorted by topic
+	// and partition: each has a store of its own, checkpointed (or saved
+	// under the same savepoint name) after the member's own, all at once.
+	// Empty on a node that runs alone. The call succeeds when the member's
+	// own checkpoint does: a partition without a checkpoint says why in its
+	// error, which is also the node's last checkpoint failure in its status.
+	Partitions    []*ClusterPartitionCheckpoint `protobuf:"bytes,2,rep,name=partitions,proto3" json:"partitions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1497,6 +1508,99 @@ func (x *CreateCheckpointResponse) GetCheckpoint() *Checkpoint {
 	return nil
 }
 
+func (x *CreateCheckpointResponse) GetPartitions() []*ClusterPartitionCheckpoint {
+	if x != nil {
+		return x.Partitions
+	}
+	return nil
+}
+
+// ClusterPartitionCheckpoint is the checkpoint of the store of one source
+// partition a cluster member owns, or why there is none.
+type ClusterPartitionCheckpoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The Kafka topic.
+	Topic string `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	// The partition number.
+	Partition uint32 `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	// The ownership epoch under which the member matches the partition.
+	Epoch uint64 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// The checkpoint or savepoint, complete and durable; unset when error is
+	// set.
+	Checkpoint *Checkpoint `protobuf:"bytes,4,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	// Why the partition has no checkpoint (its matching not running yet
+	// while the member takes it over, a savepoint name already taken, a
+	// failed write, ...); empty when it has one.
+	Error         string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClusterPartitionCheckpoint) Reset() {
+	*x = ClusterPartitionCheckpoint{}
+	mi := &file_motif_v1_admin_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClusterPartitionCheckpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClusterPartitionCheckpoint) ProtoMessage() {}
+
+func (x *ClusterPartitionCheckpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_motif_v1_admin_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClusterPartitionCheckpoint.ProtoReflect.Descriptor instead.
+func (*ClusterPartitionCheckpoint) Descriptor() ([]byte, []int) {
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ClusterPartitionCheckpoint) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *ClusterPartitionCheckpoint) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *ClusterPartitionCheckpoint) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *ClusterPartitionCheckpoint) GetCheckpoint() *Checkpoint {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return nil
+}
+
+func (x *ClusterPartitionCheckpoint) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 // ListCheckpointsRequest asks for the node's checkpoints and savepoints.
 type ListCheckpointsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1506,7 +1610,7 @@ type ListCheckpointsRequest struct {
 
 func (x *ListCheckpointsRequest) Reset() {
 	*x = ListCheckpointsRequest{}
-	mi := &file_motif_v1_admin_service_proto_msgTypes[19]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1518,7 +1622,7 @@ func (x *ListCheckpointsRequest) String() string {
 func (*ListCheckpointsRequest) ProtoMessage() {}
 
 func (x *ListCheckpointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_motif_v1_admin_service_proto_msgTypes[19]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1531,7 +1635,7 @@ func (x *ListCheckpointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCheckpointsRequest.ProtoReflect.Descriptor instead.
 func (*ListCheckpointsRequest) Descriptor() ([]byte, []int) {
-	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{19}
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{20}
 }
 
 // ListCheckpointsResponse lists the node's checkpoints and savepoints.
@@ -1545,7 +1649,7 @@ type ListCheckpointsResponse struct {
 
 func (x *ListCheckpointsResponse) Reset() {
 	*x = ListCheckpointsResponse{}
-	mi := &file_motif_v1_admin_service_proto_msgTypes[20]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1557,7 +1661,7 @@ func (x *ListCheckpointsResponse) String() string {
 func (*ListCheckpointsResponse) ProtoMessage() {}
 
 func (x *ListCheckpointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_motif_v1_admin_service_proto_msgTypes[20]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1570,7 +1674,7 @@ func (x *ListCheckpointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCheckpointsResponse.ProtoReflect.Descriptor instead.
 func (*ListCheckpointsResponse) Descriptor() ([]byte, []int) {
-	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{20}
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListCheckpointsResponse) GetCheckpoints() []*Checkpoint {
@@ -1591,7 +1695,7 @@ type DeleteSavepointRequest struct {
 
 func (x *DeleteSavepointRequest) Reset() {
 	*x = DeleteSavepointRequest{}
-	mi := &file_motif_v1_admin_service_proto_msgTypes[21]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1603,7 +1707,7 @@ func (x *DeleteSavepointRequest) String() string {
 func (*DeleteSavepointRequest) ProtoMessage() {}
 
 func (x *DeleteSavepointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_motif_v1_admin_service_proto_msgTypes[21]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1616,7 +1720,7 @@ func (x *DeleteSavepointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSavepointRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSavepointRequest) Descriptor() ([]byte, []int) {
-	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{21}
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DeleteSavepointRequest) GetName() string {
@@ -1635,7 +1739,7 @@ type DeleteSavepointResponse struct {
 
 func (x *DeleteSavepointResponse) Reset() {
 	*x = DeleteSavepointResponse{}
-	mi := &file_motif_v1_admin_service_proto_msgTypes[22]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1647,7 +1751,7 @@ func (x *DeleteSavepointResponse) String() string {
 func (*DeleteSavepointResponse) ProtoMessage() {}
 
 func (x *DeleteSavepointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_motif_v1_admin_service_proto_msgTypes[22]
+	mi := &file_motif_v1_admin_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1660,7 +1764,7 @@ func (x *DeleteSavepointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSavepointResponse.ProtoReflect.Descriptor instead.
 func (*DeleteSavepointResponse) Descriptor() ([]byte, []int) {
-	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{22}
+	return file_motif_v1_admin_service_proto_rawDescGZIP(), []int{23}
 }
 
 var File_motif_v1_admin_service_proto protoreflect.FileDescriptor
@@ -1792,11 +1896,22 @@ const file_motif_v1_admin_service_proto_rawDesc = "" +
 	"\x06labels\x18\x02 \x03(\v2-.motif.v1.CreateCheckpointRequest.LabelsEntryR\x06labels\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"P\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x96\x01\n" +
 	"\x18CreateCheckpointResponse\x124\n" +
 	"\n" +
 	"checkpoint\x18\x01 \x01(\v2\x14.motif.v1.CheckpointR\n" +
-	"checkpoint\"\x18\n" +
+	"checkpoint\x12D\n" +
+	"\n" +
+	"partitions\x18\x02 \x03(\v2$.motif.v1.ClusterPartitionCheckpointR\n" +
+	"partitions\"\xb2\x01\n" +
+	"\x1aClusterPartitionCheckpoint\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\rR\tpartition\x12\x14\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x124\n" +
+	"\n" +
+	"checkpoint\x18\x04 \x01(\v2\x14.motif.v1.CheckpointR\n" +
+	"checkpoint\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\"\x18\n" +
 	"\x16ListCheckpointsRequest\"Q\n" +
 	"\x17ListCheckpointsResponse\x126\n" +
 	"\vcheckpoints\x18\x01 \x03(\v2\x14.motif.v1.CheckpointR\vcheckpoints\",\n" +
@@ -1824,7 +1939,7 @@ func file_motif_v1_admin_service_proto_rawDescGZIP() []byte {
 	return file_motif_v1_admin_service_proto_rawDescData
 }
 
-var file_motif_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_motif_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_motif_v1_admin_service_proto_goTypes = []any{
 	(*JoinClusterRequest)(nil),          // 0: motif.v1.JoinClusterRequest
 	(*JoinClusterResponse)(nil),         // 1: motif.v1.JoinClusterResponse
@@ -1845,60 +1960,63 @@ var file_motif_v1_admin_service_proto_goTypes = []any{
 	(*CheckpointFailure)(nil),           // 16: motif.v1.CheckpointFailure
 	(*CreateCheckpointRequest)(nil),     // 17: motif.v1.CreateCheckpointRequest
 	(*CreateCheckpointResponse)(nil),    // 18: motif.v1.CreateCheckpointResponse
-	(*ListCheckpointsRequest)(nil),      // 19: motif.v1.ListCheckpointsRequest
-	(*ListCheckpointsResponse)(nil),     // 20: motif.v1.ListCheckpointsResponse
-	(*DeleteSavepointRequest)(nil),      // 21: motif.v1.DeleteSavepointRequest
-	(*DeleteSavepointResponse)(nil),     // 22: motif.v1.DeleteSavepointResponse
-	nil,                                 // 23: motif.v1.Checkpoint.PatternsEntry
-	nil,                                 // 24: motif.v1.Checkpoint.LabelsEntry
-	nil,                                 // 25: motif.v1.CreateCheckpointRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),       // 26: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),         // 27: google.protobuf.Duration
-	(PatternState)(0),                   // 28: motif.v1.PatternState
+	(*ClusterPartitionCheckpoint)(nil),  // 19: motif.v1.ClusterPartitionCheckpoint
+	(*ListCheckpointsRequest)(nil),      // 20: motif.v1.ListCheckpointsRequest
+	(*ListCheckpointsResponse)(nil),     // 21: motif.v1.ListCheckpointsResponse
+	(*DeleteSavepointRequest)(nil),      // 22: motif.v1.DeleteSavepointRequest
+	(*DeleteSavepointResponse)(nil),     // 23: motif.v1.DeleteSavepointResponse
+	nil,                                 // 24: motif.v1.Checkpoint.PatternsEntry
+	nil,                                 // 25: motif.v1.Checkpoint.LabelsEntry
+	nil,                                 // 26: motif.v1.CreateCheckpointRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),       // 27: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),         // 28: google.protobuf.Duration
+	(PatternState)(0),                   // 29: motif.v1.PatternState
 }
 var file_motif_v1_admin_service_proto_depIdxs = []int32{
 	7,  // 0: motif.v1.ClusterStatus.members:type_name -> motif.v1.ClusterMember
 	8,  // 1: motif.v1.ClusterStatus.partitions:type_name -> motif.v1.ClusterPartition
-	26, // 2: motif.v1.ClusterPartition.watermark:type_name -> google.protobuf.Timestamp
-	26, // 3: motif.v1.GetStatusResponse.started_at:type_name -> google.protobuf.Timestamp
+	27, // 2: motif.v1.ClusterPartition.watermark:type_name -> google.protobuf.Timestamp
+	27, // 3: motif.v1.GetStatusResponse.started_at:type_name -> google.protobuf.Timestamp
 	11, // 4: motif.v1.GetStatusResponse.partitions:type_name -> motif.v1.PartitionStatus
 	14, // 5: motif.v1.GetStatusResponse.last_checkpoint:type_name -> motif.v1.Checkpoint
 	16, // 6: motif.v1.GetStatusResponse.last_checkpoint_failure:type_name -> motif.v1.CheckpointFailure
 	12, // 7: motif.v1.GetStatusResponse.patterns:type_name -> motif.v1.PatternStatus
 	13, // 8: motif.v1.GetStatusResponse.counters:type_name -> motif.v1.Counters
 	6,  // 9: motif.v1.GetStatusResponse.cluster:type_name -> motif.v1.ClusterStatus
-	26, // 10: motif.v1.PartitionStatus.watermark:type_name -> google.protobuf.Timestamp
-	27, // 11: motif.v1.PartitionStatus.watermark_lag:type_name -> google.protobuf.Duration
-	28, // 12: motif.v1.PatternStatus.state:type_name -> motif.v1.PatternState
-	26, // 13: motif.v1.Checkpoint.created_at:type_name -> google.protobuf.Timestamp
-	27, // 14: motif.v1.Checkpoint.duration:type_name -> google.protobuf.Duration
+	27, // 10: motif.v1.PartitionStatus.watermark:type_name -> google.protobuf.Timestamp
+	28, // 11: motif.v1.PartitionStatus.watermark_lag:type_name -> google.protobuf.Duration
+	29, // 12: motif.v1.PatternStatus.state:type_name -> motif.v1.PatternState
+	27, // 13: motif.v1.Checkpoint.created_at:type_name -> google.protobuf.Timestamp
+	28, // 14: motif.v1.Checkpoint.duration:type_name -> google.protobuf.Duration
 	15, // 15: motif.v1.Checkpoint.positions:type_name -> motif.v1.PartitionPosition
-	23, // 16: motif.v1.Checkpoint.patterns:type_name -> motif.v1.Checkpoint.PatternsEntry
-	24, // 17: motif.v1.Checkpoint.labels:type_name -> motif.v1.Checkpoint.LabelsEntry
-	26, // 18: motif.v1.PartitionPosition.watermark:type_name -> google.protobuf.Timestamp
-	26, // 19: motif.v1.CheckpointFailure.failed_at:type_name -> google.protobuf.Timestamp
-	25, // 20: motif.v1.CreateCheckpointRequest.labels:type_name -> motif.v1.CreateCheckpointRequest.LabelsEntry
+	24, // 16: motif.v1.Checkpoint.patterns:type_name -> motif.v1.Checkpoint.PatternsEntry
+	25, // 17: motif.v1.Checkpoint.labels:type_name -> motif.v1.Checkpoint.LabelsEntry
+	27, // 18: motif.v1.PartitionPosition.watermark:type_name -> google.protobuf.Timestamp
+	27, // 19: motif.v1.CheckpointFailure.failed_at:type_name -> google.protobuf.Timestamp
+	26, // 20: motif.v1.CreateCheckpointRequest.labels:type_name -> motif.v1.CreateCheckpointRequest.LabelsEntry
 	14, // 21: motif.v1.CreateCheckpointResponse.checkpoint:type_name -> motif.v1.Checkpoint
-	14, // 22: motif.v1.ListCheckpointsResponse.checkpoints:type_name -> motif.v1.Checkpoint
-	9,  // 23: motif.v1.AdminService.GetStatus:input_type -> motif.v1.GetStatusRequest
-	17, // 24: motif.v1.AdminService.CreateCheckpoint:input_type -> motif.v1.CreateCheckpointRequest
-	19, // 25: motif.v1.AdminService.ListCheckpoints:input_type -> motif.v1.ListCheckpointsRequest
-	21, // 26: motif.v1.AdminService.DeleteSavepoint:input_type -> motif.v1.DeleteSavepointRequest
-	0,  // 27: motif.v1.AdminService.JoinCluster:input_type -> motif.v1.JoinClusterRequest
-	2,  // 28: motif.v1.AdminService.RemoveClusterMember:input_type -> motif.v1.RemoveClusterMemberRequest
-	4,  // 29: motif.v1.AdminService.ForwardClusterWrite:input_type -> motif.v1.ForwardClusterWriteRequest
-	10, // 30: motif.v1.AdminService.GetStatus:output_type -> motif.v1.GetStatusResponse
-	18, // 31: motif.v1.AdminService.CreateCheckpoint:output_type -> motif.v1.CreateCheckpointResponse
-	20, // 32: motif.v1.AdminService.ListCheckpoints:output_type -> motif.v1.ListCheckpointsResponse
-	22, // 33: motif.v1.AdminService.DeleteSavepoint:output_type -> motif.v1.DeleteSavepointResponse
-	1,  // 34: motif.v1.AdminService.JoinCluster:output_type -> motif.v1.JoinClusterResponse
-	3,  // 35: motif.v1.AdminService.RemoveClusterMember:output_type -> motif.v1.RemoveClusterMemberResponse
-	5,  // 36: motif.v1.AdminService.ForwardClusterWrite:output_type -> motif.v1.ForwardClusterWriteResponse
-	30, // [30:37] is the sub-list for method output_type
-	23, // [23:30] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	19, // 22: motif.v1.CreateCheckpointResponse.partitions:type_name -> motif.v1.ClusterPartitionCheckpoint
+	14, // 23: motif.v1.ClusterPartitionCheckpoint.checkpoint:type_name -> motif.v1.Checkpoint
+	14, // 24: motif.v1.ListCheckpointsResponse.checkpoints:type_name -> motif.v1.Checkpoint
+	9,  // 25: motif.v1.AdminService.GetStatus:input_type -> motif.v1.GetStatusRequest
+	17, // 26: motif.v1.AdminService.CreateCheckpoint:input_type -> motif.v1.CreateCheckpointRequest
+	20, // 27: motif.v1.AdminService.ListCheckpoints:input_type -> motif.v1.ListCheckpointsRequest
+	22, // 28: motif.v1.AdminService.DeleteSavepoint:input_type -> motif.v1.DeleteSavepointRequest
+	0,  // 29: motif.v1.AdminService.JoinCluster:input_type -> motif.v1.JoinClusterRequest
+	2,  // 30: motif.v1.AdminService.RemoveClusterMember:input_type -> motif.v1.RemoveClusterMemberRequest
+	4,  // 31: motif.v1.AdminService.ForwardClusterWrite:input_type -> motif.v1.ForwardClusterWriteRequest
+	10, // 32: motif.v1.AdminService.GetStatus:output_type -> motif.v1.GetStatusResponse
+	18, // 33: motif.v1.AdminService.CreateCheckpoint:output_type -> motif.v1.CreateCheckpointResponse
+	21, // 34: motif.v1.AdminService.ListCheckpoints:output_type -> motif.v1.ListCheckpointsResponse
+	23, // 35: motif.v1.AdminService.DeleteSavepoint:output_type -> motif.v1.DeleteSavepointResponse
+	1,  // 36: motif.v1.AdminService.JoinCluster:output_type -> motif.v1.JoinClusterResponse
+	3,  // 37: motif.v1.AdminService.RemoveClusterMember:output_type -> motif.v1.RemoveClusterMemberResponse
+	5,  // 38: motif.v1.AdminService.ForwardClusterWrite:output_type -> motif.v1.ForwardClusterWriteResponse
+	32, // [32:39] is the sub-list for method output_type
+	25, // [25:32] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_motif_v1_admin_service_proto_init() }
@@ -1913,7 +2031,7 @@ func file_motif_v1_admin_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_motif_v1_admin_service_proto_rawDesc), len(file_motif_v1_admin_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

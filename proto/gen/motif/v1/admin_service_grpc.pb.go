@@ -44,7 +44,8 @@ type AdminServiceClient interface {
 	// CreateCheckpoint takes a checkpoint now, or a savepoint when a name is
 	// given, and answers when it is complete. Fails with ALREADY_EXISTS when a
 	// savepoint of that name exists and INVALID_ARGUMENT when the name is not
-	// allowed.
+	// allowed. On a cluster member it then does the same for the store of
+	// every partition the member owns, and reports each one in the response.
 	CreateCheckpoint(ctx context.Context, in *CreateCheckpointRequest, opts ...grpc.CallOption) (*CreateCheckpointResponse, error)
 	// ListCheckpoints returns the checkpoints and savepoints the node keeps.
 	ListCheckpoints(ctx context.Context, in *ListCheckpointsRequest, opts ...grpc.CallOption) (*ListCheckpointsResponse, error)
@@ -162,7 +163,8 @@ type AdminServiceServer interface {
 	// CreateCheckpoint takes a checkpoint now, or a savepoint when a name is
 	// given, and answers when it is complete. Fails with ALREADY_EXISTS when a
 	// savepoint of that name exists and INVALID_ARGUMENT when the name is not
-	// allowed.
+	// allowed. On a cluster member it then does the same for the store of
+	// every partition the member owns, and reports each one in the response.
 	CreateCheckpoint(context.Context, *CreateCheckpointRequest) (*CreateCheckpointResponse, error)
 	// ListCheckpoints returns the checkpoints and savepoints the node keeps.
 	ListCheckpoints(context.Context, *ListCheckpointsRequest) (*ListCheckpointsResponse, error)

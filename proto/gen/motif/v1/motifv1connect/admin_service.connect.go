@@ -63,7 +63,8 @@ type AdminServiceClient interface {
 	// CreateCheckpoint takes a checkpoint now, or a savepoint when a name is
 	// given, and answers when it is complete. Fails with ALREADY_EXISTS when a
 	// savepoint of that name exists and INVALID_ARGUMENT when the name is not
-	// allowed.
+	// allowed. On a cluster member it then does the same for the store of
+	// every partition the member owns, and reports each one in the response.
 	CreateCheckpoint(context.Context, *connect.Request[v1.CreateCheckpointRequest]) (*connect.Response[v1.CreateCheckpointResponse], error)
 	// ListCheckpoints returns the checkpoints and savepoints the node keeps.
 	ListCheckpoints(context.Context, *connect.Request[v1.ListCheckpointsRequest]) (*connect.Response[v1.ListCheckpointsResponse], error)
@@ -202,7 +203,8 @@ type AdminServiceHandler interface {
 	// CreateCheckpoint takes a checkpoint now, or a savepoint when a name is
 	// given, and answers when it is complete. Fails with ALREADY_EXISTS when a
 	// savepoint of that name exists and INVALID_ARGUMENT when the name is not
-	// allowed.
+	// allowed. On a cluster member it then does the same for the store of
+	// every partition the member owns, and reports each one in the response.
 	CreateCheckpoint(context.Context, *connect.Request[v1.CreateCheckpointRequest]) (*connect.Response[v1.CreateCheckpointResponse], error)
 	// ListCheckpoints returns the checkpoints and savepoints the node keeps.
 	ListCheckpoints(context.Context, *connect.Request[v1.ListCheckpointsRequest]) (*connect.Response[v1.ListCheckpointsResponse], error)
