@@ -124,13 +124,15 @@ func (en *entry) keyParts() []string {
 // Deadlines whose passing has no output (see nfa.State.UrgentDeadline) only
 // free memory, so in memory the entry wakes once for all of them, at the
 // latest, not once per partial match; a step on the key in between cleans
-// up on its own. With a store the entry wakes at the earliest timer of its
-// stored states (storedTimer), so that an entry evicted from the cache is
-// woken by the store's timer index exactly when it would have been woken in
-// the cache.
+// up on its own. With a store the same holds in the cache; the store's
+// timer index has each stored state's earliest deadline (storedTimer), so
+// a key that leaves the cache is woken at the earliest of them, which may
+// be earlier than the cache would have, never later than an urgent one.
+// A cached key whose stored timer has passed unfired is not evicted (see
+// evict): the index is read only ahead of what fired.
 func (e *Engine) settle(en *entry, now int64) {
 	idle := true
-	urgent, silent, stored := noDeadline, int64(math.MinInt64), noDeadline
+	urgent, silent := noDeadline, int64(math.MinInt64)
 	for i, st := range en.states {
 		if st == nil {
 			continue
@@ -151,7 +153,6 @@ func (e *Engine) settle(en *entry, now int64) {
 		if d := st.NextDeadline(); d != noDeadline {
 			silent = max(silent, d)
 		}
-		stored = min(stored, storedTimer(rt, st))
 	}
 	if idle {
 		e.release(en)
@@ -160,9 +161,6 @@ func (e *Engine) settle(en *entry, now int64) {
 	wake := urgent
 	if silent != math.MinInt64 {
 		wake = min(wake, silent)
-	}
-	if e.persist != nil {
-		wake = stored
 	}
 	e.timers.set(en, wake, urgent)
 }

@@ -286,7 +286,7 @@ func (e *Engine) evict() {
 		for _, g := range e.groups {
 			k := 0
 			for _, en := range g.keys {
-				if !en.dirty && (victim == nil || en.used < victim.used) {
+				if !en.dirty && (victim == nil || en.used < victim.used) && !p.overdue(en) {
 					victim = en
 				}
 				if k++; k == 8 {
@@ -301,6 +301,19 @@ func (e *Engine) evict() {
 		p.Evictions++
 		e.recycle(victim)
 	}
+}
+
+// overdue says whether a stored timer of the entry is at or before the
+// time fireTimers ran up to. The cached entry wakes later (at its latest
+// silent deadline, see settle), but the store's index is read only after
+// that time: evicted now, the entry would never be woken by it.
+func (p *persistence) overdue(en *entry) bool {
+	for _, s := range en.stored {
+		if s.at != noStored && s.at != noDeadline && s.at <= p.due.fired {
+			return true
+		}
+	}
+	return false
 }
 
 // CacheStats reports the cached entries' approximate bytes, loads from the

@@ -20,9 +20,10 @@ import (
 // watermark reaches them.
 //
 // Every Flush changes the index, so it empties due and the next read starts
-// after fired: no stored timer is due at or before fired once the Flush is
-// committed, since every key with such a timer was woken, and woken keys
-// are flushed with their next timers, which are later.
+// after fired. A stored timer at or before fired is that of a key that was
+// woken (and is flushed with its next timers, which are later) or of a key
+// that is cached and wakes later (settle): such a key is not evicted until
+// its stored timer is after fired again (persistence.overdue).
 type dueTimers struct {
 	due     []dueTimer // sorted by time, key group and key
 	pos     int        // due[:pos] are done

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,15 +76,18 @@ type durable struct {
 	seq   uint64
 	pend  []byte // the sorter's events at the last commit
 	max   int64
+	src   string // the patterns
 }
 
-func newDurable(t *testing.T, cache int64) *durable {
+func newDurable(t *testing.T, cache int64) *durable { return newDurableWith(t, cache, timerPatterns) }
+
+func newDurableWith(t *testing.T, cache int64, src string) *durable {
 	s, err := checkpoint.Open(t.TempDir(), checkpoint.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	d := &durable{t: t, s: s, rec: &recorder{}, cache: cache, max: math.MinInt64}
+	d := &durable{t: t, s: s, rec: &recorder{}, cache: cache, max: math.MinInt64, src: src}
 	d.start(true)
 	return d
 }
@@ -96,7 +100,7 @@ func (d *durable) start(empty bool) {
 		schema = d.e.Schema().Paths()
 	}
 	rec := d.rec
-	d.e, _ = newEngine(d.t, timerPatterns, Config{Store: d.s, CacheBytes: d.cache, StoreEmpty: empty, Schema: schema})
+	d.e, _ = newEngine(d.t, d.src, Config{Store: d.s, CacheBytes: d.cache, StoreEmpty: empty, Schema: schema})
 	d.e.sink = rec
 	if d.pend != nil {
 		if err := d.e.RestorePending(d.pend, d.max); err != nil {
@@ -222,5 +226,70 @@ func TestStaleStoredTimersDeleted(t *testing.T) {
 	want := []string{`noise/1/"\x03\x02\x00\x00\x00k1"`} // k1's state
 	if !slices.Equal(left, want) {
 		t.Fatalf("stored timers %v, want %v", left, want)
+	}
+}
+
+// Partial matches of keys never seen again leave the store once their
+// window and suppression have passed, whether their key stays cached, is
+// evicted, or is cached with a stored timer (the partial match's deadline)
+// earlier than its wake in the cache (the end of the suppression).
+func TestExpiredStatesLeaveTheStore(t *testing.T) {
+	const src = `pattern sup {
+    key k
+    within 5s
+    suppress 40s
+    begin       a: a
+    followed_by b: b
+}`
+	for _, cache := range []int64{1, 8 << 10, 64 << 20} {
+		t.Run(fmt.Sprint(cache), func(t *testing.T) {
+			d := newDurableWith(t, cache, src)
+			at := func(ms int) string { return t0.Add(time.Duration(ms) * time.Millisecond).Format(time.RFC3339Nano) }
+			i := 0
+			pushJS := func(typ, key string, ms int) {
+				t.Helper()
+				if err := push(t, d.e, &d.seq, fmt.Sprintf(`{"type":%q,"time":%q,"k":%q}`, typ, at(ms), key)); err != nil {
+					t.Fatal(err)
+				}
+				if i++; i%5 == 0 {
+					d.commit()
+				}
+			}
+			// Each key alerts (suppressed for 40s from then), then starts
+			// another match, whose window ends long before the suppression.
+			for k := range 100 {
+				key := fmt.Sprint("k", k)
+				pushJS("a", key, 10*k)
+				pushJS("b", key, 10*k+1)
+				pushJS("a", key, 10*k+2)
+			}
+			d.commit()
+			if len(d.rec.alerts) != 100 {
+				t.Fatalf("%d alerts, want one per key", len(d.rec.alerts))
+			}
+			stored := func() int {
+				n := 0
+				if err := d.s.AllStates(func(_ string, _ uint32, key, _ []byte) bool {
+					if !strings.Contains(string(key), "z") {
+						n++
+					}
+					return true
+				}); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			if stored() == 0 {
+				t.Fatal("nothing stored: the test proves nothing")
+			}
+			// Only key z from here on, well past every suppression.
+			for s := 2; s <= 90; s++ {
+				pushJS("c", "z", 1000*s)
+			}
+			d.commit()
+			if n := stored(); n != 0 {
+				t.Fatalf("%d states of keys whose windows and suppressions passed are still stored", n)
+			}
+		})
 	}
 }
