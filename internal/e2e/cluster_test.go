@@ -32,7 +32,7 @@ type member struct {
 }
 
 // freeAddrOn returns host:port with a port free right now on host.
-func freeAddrOn(t *testing.T, host string) string {
+func freeAddrOn(t testing.TB, host string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", host+":0")
 	if err != nil {
@@ -42,17 +42,22 @@ func freeAddrOn(t *testing.T, host string) string {
 	return ln.Addr().String()
 }
 
+// quickFailover are the cluster tests' flags: partitions move after 1s,
+// no periodic checkpoint.
+var quickFailover = []string{"--fail-after", "1s", "--checkpoint-interval", "1h"}
+
 // startCluster starts n members on 127.0.0.1..n (raft) reading topic
 // "events" and writing "alerts": the first bootstraps the cluster and
-// applies patternsFile, the others join it.
-func startCluster(t *testing.T, bin, work, patternsFile string, brokers []string, n int, ready func(context.Context, *client.Client) error) []*member {
+// applies patternsFile, the others join it. extra are more flags for
+// every member.
+func startCluster(t testing.TB, bin, work, patternsFile string, brokers []string, n int, ready func(context.Context, *client.Client) error, extra ...string) []*member {
 	t.Helper()
 	var ms []*member
 	for i := range n {
 		m := &member{id: fmt.Sprintf("n%d", i+1), raft: freeAddrOn(t, fmt.Sprintf("127.0.0.%d", i+1))}
-		args := []string{"--node-id", m.id, "--raft-addr", m.raft, "--fail-after", "1s",
+		args := append([]string{"--node-id", m.id, "--raft-addr", m.raft,
 			"--kafka-brokers", strings.Join(brokers, ","), "--kafka-topics", "events", "--alerts-topic", "alerts",
-			"--checkpoint-interval", "1h", "--log-level", "info"}
+			"--log-level", "info"}, extra...)
 		if i == 0 {
 			args = append(args, "--bootstrap", "--patterns", patternsFile)
 		} else {
@@ -135,7 +140,7 @@ func TestClusterFailover(t *testing.T) {
 		p := keyNumber(t, l) % parts
 		per[p] = append(per[p], l)
 	}
-	ms := startCluster(t, bin, work, patternsFile, brokers, 3, fraudPatternsServed)
+	ms := startCluster(t, bin, work, patternsFile, brokers, 3, fraudPatternsServed, quickFailover...)
 	ids := []string{"n1", "n2", "n3"}
 	wait.Within(t, 30*time.Second, "partitions spread over three nodes", func() bool {
 		return balancedOver(clusterStatus(ms), parts, ids...)
@@ -272,7 +277,7 @@ func TestClusterApplyOnFollower(t *testing.T) {
 		_, err := c.Status(ctx)
 		return err
 	}
-	ms := startCluster(t, bin, work, empty, brokers, 3, up)
+	ms := startCluster(t, bin, work, empty, brokers, 3, up, quickFailover...)
 	wait.Within(t, 30*time.Second, "partitions spread over three nodes", func() bool {
 		return balancedOver(clusterStatus(ms), parts, "n1", "n2", "n3")
 	})

@@ -207,7 +207,7 @@ func TestKill9ThroughAPI(t *testing.T) {
 
 // motifReplay runs `motif replay` and returns its alerts, without
 // detected_at; it checks that no event was invalid or late.
-func motifReplay(t *testing.T, bin, patterns, events string) []string {
+func motifReplay(t testing.TB, bin, patterns, events string) []string {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(bin, "replay", "-p", patterns, "-e", events)

@@ -68,7 +68,7 @@ func buildMotif(t *testing.T) string {
 }
 
 // freeAddr returns a loopback address with a port free right now.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -93,7 +93,7 @@ type serveProc struct {
 	starts  int
 }
 
-func newServeProc(t *testing.T, bin, dir, addr string, args ...string) *serveProc {
+func newServeProc(t testing.TB, bin, dir, addr string, args ...string) *serveProc {
 	p := &serveProc{bin: bin, dir: dir, addr: addr, args: args, logPath: filepath.Join(t.TempDir(), "serve.log")}
 	t.Cleanup(func() {
 		p.kill()
