@@ -35,20 +35,15 @@ func TestCrashBetweenStateCommits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
+	var runErr error
+	done := make(chan struct{})
 	go func() {
-		exited := true
-		defer func() {
-			if exited {
-				done <- nil
-			}
-		}()
-		err := p.Run(context.Background())
-		exited = false
-		done <- err
+		defer close(done) // also when OnCommit ends the goroutine
+		runErr = p.Run(context.Background())
 	}()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	<-done
+	if runErr != nil {
+		t.Fatal(runErr)
 	}
 	if atDeath.Commits == 0 {
 		t.Fatal("the run ended before a commit without states followed one with: the test proves nothing")

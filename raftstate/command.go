@@ -123,38 +123,15 @@ func encodeCheckpoint(c checkpointCmd) []byte {
 // decodeCheckpoint decodes the body of a checkpoint command of kind k
 // (kindCheckpoint or kindCheckpointV1).
 func decodeCheckpoint(k kind, body []byte) (checkpointCmd, error) {
+	header := checkpointHeader
 	if k == kindCheckpointV1 {
-		return decodeCheckpointV1(body)
+		header = checkpointV1Header
 	}
-	if len(body) < checkpointHeader {
+	if len(body) < header {
 		return checkpointCmd{}, fmt.Errorf("%w: checkpoint command of %d bytes", ErrCorrupt, len(body))
 	}
-	n := int(be.Uint16(body[44:]))
-	if len(body) < checkpointHeader+n {
-		return checkpointCmd{}, fmt.Errorf("%w: checkpoint command of %d bytes with a topic of %d", ErrCorrupt, len(body), n)
-	}
-	return checkpointCmd{
-		Epoch: be.Uint64(body),
-		Meta: CheckpointMeta{
-			Offset:        be.Uint64(body[8:]),
-			Watermark:     int64(be.Uint64(body[16:])),
-			AlertPosition: be.Uint64(body[24:]),
-			Lag:           max(int64(be.Uint64(body[32:])), LagUnknown),
-		},
-		Partition: Partition{
-			Partition: int32(be.Uint32(body[40:])),
-			Topic:     string(body[checkpointHeader : checkpointHeader+n]),
-		},
-	}, nil
-}
-
-// decodeCheckpointV1 decodes the first checkpoint encoding, which had no
-// lag.
-func decodeCheckpointV1(body []byte) (checkpointCmd, error) {
-	if len(body) < checkpointV1Header {
-		return checkpointCmd{}, fmt.Errorf("%w: checkpoint command of %d bytes", ErrCorrupt, len(body))
-	}
-	return checkpointCmd{
+	// Both encodings start with epoch, offset, watermark and alert position.
+	c := checkpointCmd{
 		Epoch: be.Uint64(body),
 		Meta: CheckpointMeta{
 			Offset:        be.Uint64(body[8:]),
@@ -162,11 +139,18 @@ func decodeCheckpointV1(body []byte) (checkpointCmd, error) {
 			AlertPosition: be.Uint64(body[24:]),
 			Lag:           LagUnknown,
 		},
-		Partition: Partition{
-			Partition: int32(be.Uint32(body[32:])),
-			Topic:     string(body[checkpointV1Header:]),
-		},
-	}, nil
+	}
+	if k == kindCheckpointV1 { // then partition and the topic, to the end
+		c.Partition = Partition{Partition: int32(be.Uint32(body[32:])), Topic: string(body[header:])}
+		return c, nil
+	}
+	n := int(be.Uint16(body[44:]))
+	if len(body) < header+n {
+		return checkpointCmd{}, fmt.Errorf("%w: checkpoint command of %d bytes with a topic of %d", ErrCorrupt, len(body), n)
+	}
+	c.Meta.Lag = max(int64(be.Uint64(body[32:])), LagUnknown)
+	c.Partition = Partition{Partition: int32(be.Uint32(body[40:])), Topic: string(body[header : header+n])}
+	return c, nil
 }
 
 // addMemberCmd adds a member, or updates its addresses. Joined is the

@@ -380,7 +380,7 @@ func (f *failover) check(b *testing.B, run *failoverRun) {
 	wait.Within(b, time.Minute, "every alert in the alert topic", throttled(100*time.Millisecond, func() bool {
 		return f.watch.total() >= len(want)
 	}))
-	run.alerts = checkAlertTopicTB(b, f.brokers, "alerts", want)
+	run.alerts = checkAlertTopic(b, f.brokers, "alerts", want)
 	if err := f.watch.failure(); err != nil {
 		b.Errorf("reading the alert topic: %v", err)
 	}
@@ -550,7 +550,7 @@ func runScaling(b *testing.B, bin, patternsFile string, per [][][]byte, want []s
 	wait.Within(b, time.Minute, "every alert in the alert topic", throttled(500*time.Millisecond, func() bool {
 		return len(kafkatest.ReadAll(b, brokers, "alerts")) >= len(want)
 	}))
-	checkAlertTopicTB(b, brokers, "alerts", want)
+	checkAlertTopic(b, brokers, "alerts", want)
 	for _, m := range ms {
 		if err := m.proc.died(); err != nil {
 			b.Errorf("%s: %v", m.id, err)

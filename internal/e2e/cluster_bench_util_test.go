@@ -23,7 +23,6 @@ import (
 
 	"github.com/motifcep/motif/client"
 	"github.com/motifcep/motif/kafka/kafkatest"
-	kafkasink "github.com/motifcep/motif/kafka/sink"
 )
 
 // The cluster benchmarks run real `motif serve` processes for minutes, so
@@ -95,54 +94,6 @@ func throttled(d time.Duration, cond func() bool) func() bool {
 		last = time.Now()
 		return cond()
 	}
-}
-
-// checkAlertTopicTB is checkAlertTopic for a testing.TB, reporting at
-// most ten differences of each kind; it returns the number of alerts in
-// the topic.
-func checkAlertTopicTB(tb testing.TB, addrs []string, topic string, want []string) int {
-	tb.Helper()
-	recs := kafkatest.ReadAll(tb, addrs, topic)
-	got := make([]string, 0, len(recs))
-	ids := map[string]int{}
-	for _, r := range recs {
-		got = append(got, stripDetected(r.Value))
-		for _, h := range r.Headers {
-			if h.Key == kafkasink.HeaderID {
-				ids[string(h.Value)]++
-			}
-		}
-	}
-	dups := 0
-	for id, n := range ids {
-		if n != 1 {
-			if dups++; dups <= 10 {
-				tb.Errorf("alert %s in the topic %d times", id, n)
-			}
-		}
-	}
-	slices.Sort(got)
-	sorted := slices.Sorted(slices.Values(want))
-	if !slices.Equal(got, sorted) {
-		tb.Errorf("the alert topic holds %d alerts (%d ids more than once), replay has %d", len(got), dups, len(want))
-		missing, extra := 0, 0
-		for _, w := range sorted {
-			if _, ok := slices.BinarySearch(got, w); !ok {
-				if missing++; missing <= 10 {
-					tb.Errorf("missing: %s", w)
-				}
-			}
-		}
-		for _, g := range got {
-			if _, ok := slices.BinarySearch(sorted, g); !ok {
-				if extra++; extra <= 10 {
-					tb.Errorf("extra: %s", g)
-				}
-			}
-		}
-		tb.Errorf("%d missing, %d extra", missing, extra)
-	}
-	return len(recs)
 }
 
 // seenAlert is an alert record as the watcher read it.

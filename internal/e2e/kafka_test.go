@@ -17,6 +17,7 @@ import (
 	"github.com/motifcep/motif/internal/wait"
 	"github.com/motifcep/motif/internal/workload"
 	"github.com/motifcep/motif/kafka/kafkatest"
+	kafkasink "github.com/motifcep/motif/kafka/sink"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -158,40 +159,52 @@ func keyNumber(t *testing.T, line []byte) int {
 var keyNum = regexp.MustCompile(`"(?:card_id|user_id)":"[cu](\d+)"`)
 
 // checkAlertTopic compares the alert topic, read with read_committed, with
-// replay's alerts: the same alerts, none missing, each id once.
-func checkAlertTopic(t *testing.T, addrs []string, topic string, want []string) {
-	t.Helper()
-	recs := kafkatest.ReadAll(t, addrs, topic)
-	var got []string
+// replay's alerts: the same alerts, none missing, each id once. It reports
+// at most ten differences of each kind and returns the number of alerts in
+// the topic.
+func checkAlertTopic(tb testing.TB, addrs []string, topic string, want []string) int {
+	tb.Helper()
+	recs := kafkatest.ReadAll(tb, addrs, topic)
+	got := make([]string, 0, len(recs))
 	ids := map[string]int{}
 	for _, r := range recs {
 		got = append(got, stripDetected(r.Value))
 		for _, h := range r.Headers {
-			if h.Key == "motif-alert-id" {
+			if h.Key == kafkasink.HeaderID {
 				ids[string(h.Value)]++
+			}
+		}
+	}
+	dups := 0
+	for id, n := range ids {
+		if n != 1 {
+			if dups++; dups <= 10 {
+				tb.Errorf("alert %s in the topic %d times", id, n)
 			}
 		}
 	}
 	slices.Sort(got)
 	sorted := slices.Sorted(slices.Values(want))
 	if !slices.Equal(got, sorted) {
-		t.Errorf("the alert topic holds %d alerts, replay has %d", len(got), len(want))
+		tb.Errorf("the alert topic holds %d alerts (%d ids more than once), replay has %d", len(got), dups, len(want))
+		missing, extra := 0, 0
 		for _, w := range sorted {
 			if _, ok := slices.BinarySearch(got, w); !ok {
-				t.Errorf("missing: %s", w)
+				if missing++; missing <= 10 {
+					tb.Errorf("missing: %s", w)
+				}
 			}
 		}
 		for _, g := range got {
 			if _, ok := slices.BinarySearch(sorted, g); !ok {
-				t.Errorf("extra: %s", g)
+				if extra++; extra <= 10 {
+					tb.Errorf("extra: %s", g)
+				}
 			}
 		}
+		tb.Errorf("%d missing, %d extra", missing, extra)
 	}
-	for id, n := range ids {
-		if n != 1 {
-			t.Errorf("alert %s in the topic %d times", id, n)
-		}
-	}
+	return len(recs)
 }
 
 // `motif serve` whose alert topic stalls (the broker holds the sink's
