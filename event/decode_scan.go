@@ -1,9 +1,12 @@
 package event
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The scanner below validates JSON as encoding/json does (RFC 8259; invalid
@@ -23,7 +26,16 @@ var strPlain = func() (t [256]bool) {
 	return t
 }()
 
+// skipWS returns the index of the first byte at or after i that is not JSON
+// whitespace. The common case, no whitespace at all, is inlined.
 func skipWS(b []byte, i int) int {
+	if i < len(b) && b[i] > ' ' {
+		return i
+	}
+	return skipWSSlow(b, i)
+}
+
+func skipWSSlow(b []byte, i int) int {
 	for i < len(b) {
 		switch b[i] {
 		case ' ', '\t', '\n', '\r':
@@ -35,40 +47,127 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
-// scanString reads the string starting at the quote b[i]. esc reports whether
-// it holds an escape; its content is b[i+1 : end-1].
-func scanString(b []byte, i int) (end int, esc bool, err error) {
-	i++
+// strFlags says what a scanned string holds besides plain ASCII: when it is
+// zero, the content of the string is its own value.
+type strFlags uint8
+
+const (
+	strEscaped  strFlags = 1 << iota // a backslash escape
+	strNonASCII                      // a byte >= 0x80, which may be invalid UTF-8
+)
+
+// scanString reads the string starting at the quote b[i]. Its content is
+// b[i+1 : end-1]; flags say whether that holds escapes or non-ASCII bytes.
+func scanString(b []byte, i int) (end int, flags strFlags, err error) {
+	if end := quickString(b, i); end >= 0 {
+		return end, 0, nil
+	}
+	return scanStringSlow(b, i+1)
+}
+
+// quickString returns the index past the string starting at the quote b[i]
+// (which the caller has checked)
+// when its content is plain ASCII (no escape, no control character), reading
+// 8 bytes at a time; else, or when the string ends too near the end of b for
+// that, -1.
+func quickString(b []byte, i int) int {
+	if i < 0 {
+		return -1
+	}
+	for j := i + 1; j+8 <= len(b); j += 8 {
+		if m := stopOrHigh(load64(b, j)); m != 0 {
+			if j += bits.TrailingZeros64(m) >> 3; b[j] == '"' {
+				return j + 1
+			}
+			return -1
+		}
+	}
+	return -1
+}
+
+// load64 returns the 8 bytes of b from i as a little-endian word. The caller
+// ensures 0 <= i and i+8 <= len(b).
+func load64(b []byte, i int) uint64 {
+	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))[:])
+}
+
+// scanStringSlow goes on reading a string at b[i], the start of its
+// content or a byte after plain ASCII in it.
+func scanStringSlow(b []byte, i int) (end int, flags strFlags, err error) {
 	for {
-		for i < len(b) && strPlain[b[i]] {
-			i++
+		var high bool
+		if i, high = skipPlain(b, i); high {
+			flags |= strNonASCII
 		}
 		if i >= len(b) {
-			return i, esc, errAt(b, i, "unterminated string")
+			return i, flags, errAt(b, i, "unterminated string")
 		}
 		switch c := b[i]; c {
 		case '"':
-			return i + 1, esc, nil
+			return i + 1, flags, nil
 		case '\\':
-			esc = true
+			flags |= strEscaped
 			if i+1 >= len(b) {
-				return i + 1, esc, errAt(b, i+1, "unterminated string")
+				return i + 1, flags, errAt(b, i+1, "unterminated string")
 			}
 			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
 				if _, ok := hex4(b, i+2); !ok {
-					return i, esc, syntaxError(i, "invalid \\u escape in string: want four hex digits")
+					return i, flags, syntaxError(i, "invalid \\u escape in string: want four hex digits")
 				}
 				i += 6
 			default:
-				return i, esc, syntaxError(i, fmt.Sprintf("invalid escape %q in string", string(b[i:i+2])))
+				return i, flags, syntaxError(i, fmt.Sprintf("invalid escape %q in string", string(b[i:i+2])))
 			}
 		default:
-			return i, esc, syntaxError(i, fmt.Sprintf("control character U+%04X in string must be escaped", c))
+			return i, flags, syntaxError(i, fmt.Sprintf("control character U+%04X in string must be escaped", c))
 		}
 	}
+}
+
+// skipPlain returns the index of the first byte at or after i that is not in
+// strPlain, or len(b); high reports a byte >= 0x80 before it. It reads 8 bytes
+// at a time while they are in b.
+func skipPlain(b []byte, i int) (int, bool) {
+	var high uint64
+	for ; i >= 0 && i+8 <= len(b); i += 8 {
+		w := load64(b, i)
+		if m := stopBytes(w) & msbs; m != 0 {
+			n := bits.TrailingZeros64(m) &^ 7 // 8 × the index of the byte
+			high |= w & msbs & (1<<n - 1)
+			return i + n>>3, high != 0
+		}
+		high |= w & msbs
+	}
+	for ; i < len(b) && strPlain[b[i]]; i++ {
+		high |= uint64(b[i]) & 0x80
+	}
+	return i, high != 0
+}
+
+// Byte-wise constants for reading 8 bytes of a string at a time.
+const (
+	lsbs = 0x0101010101010101 // the low bit of each byte
+	msbs = 0x8080808080808080 // the high bit of each byte
+)
+
+// stopBytes returns a word with the high bit set in each byte of the
+// little-endian word w that is '"', '\\' or a control character, and other bits
+// to be masked off with msbs. Bytes above the lowest such byte may be marked
+// spuriously (by a borrow), so only the lowest marked byte is meaningful.
+// Bytes >= 0x80 are never marked.
+func stopBytes(w uint64) uint64 {
+	q := w ^ (lsbs * '"')
+	s := w ^ (lsbs * '\\')
+	return (q-lsbs)&^q | (s-lsbs)&^s | (w-lsbs*0x20)&^w
+}
+
+// stopOrHigh is like stopBytes but also marks the bytes >= 0x80, and has
+// only the high bits set.
+func stopOrHigh(w uint64) uint64 {
+	return (stopBytes(w) | w) & msbs
 }
 
 func hex4(b []byte, i int) (rune, bool) {

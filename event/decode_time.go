@@ -1,6 +1,7 @@
 package event
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
 	"strconv"
@@ -150,3 +151,68 @@ func epochMillisToNanos(ms int64) (int64, bool) {
 	}
 	return ms * 1e6, true
 }
+
+// millisZ is the common shape of event times, RFC 3339 in UTC with
+// milliseconds, as three little-endian words; '0' marks a digit.
+var millisZ = [3]uint64{
+	binary.LittleEndian.Uint64([]byte("0000-00-")),
+	binary.LittleEndian.Uint64([]byte("00T00:00")),
+	binary.LittleEndian.Uint64([]byte(":00.000Z")),
+}
+
+// millisZAdd has, for each byte of millisZ, 0x76 for a digit and 0x7f for
+// the others. Added to a byte of the input XOR millisZ, it leaves the high
+// bit clear only for a digit (0 to 9 after the XOR) or the very separator (0).
+var millisZAdd = func() (add [3]uint64) {
+	for i, w := range millisZ {
+		for k := range 8 {
+			c := uint64(0x7f)
+			if byte(w>>(8*k)) == '0' {
+				c = 0x76
+			}
+			add[i] |= c << (8 * k)
+		}
+	}
+	return add
+}()
+
+// dayCache remembers the day of the date that parseMillisZ read last.
+type dayCache struct {
+	date  uint64 // the first 8 bytes of the date ("2026-01-"); 0: empty
+	date2 uint16 // its last 2 bytes
+	days  int64  // days since 1970-01-01
+}
+
+// parseMillisZ parses s when it has the shape 2006-01-02T15:04:05.000Z, as
+// parseRFC3339 would; ok is false for any other shape, valid or not.
+func (c *dayCache) parseMillisZ(s []byte) (ns int64, ok bool) {
+	if len(s) != 24 {
+		return 0, false
+	}
+	w0, w1, w2 := binary.LittleEndian.Uint64(s), binary.LittleEndian.Uint64(s[8:]), binary.LittleEndian.Uint64(s[16:])
+	v0, v1, v2 := w0^millisZ[0], w1^millisZ[1], w2^millisZ[2]
+	if ((v0+millisZAdd[0])|v0|(v1+millisZAdd[1])|v1|(v2+millisZAdd[2])|v2)&msbs != 0 {
+		return 0, false
+	}
+	// Now every byte of v0, v1, v2 is the value of its digit, or 0.
+	if w0 != c.date || uint16(w1) != c.date2 {
+		year := digitAt(v0, 0)*1000 + digitAt(v0, 1)*100 + digitAt(v0, 2)*10 + digitAt(v0, 3)
+		month := digitAt(v0, 5)*10 + digitAt(v0, 6)
+		day := digitAt(v1, 0)*10 + digitAt(v1, 1)
+		if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) {
+			return 0, false
+		}
+		c.date, c.date2, c.days = w0, uint16(w1), daysFromCivil(int64(year), month, day)
+	}
+	hour := digitAt(v1, 3)*10 + digitAt(v1, 4)
+	minute := digitAt(v1, 6)*10 + digitAt(v1, 7)
+	sec := digitAt(v2, 1)*10 + digitAt(v2, 2)
+	if hour > 23 || minute > 59 || sec > 59 {
+		return 0, false
+	}
+	ms := digitAt(v2, 4)*100 + digitAt(v2, 5)*10 + digitAt(v2, 6)
+	return secsToNanos(c.days*86400+int64(hour*3600+minute*60+sec), int64(ms)*1e6)
+}
+
+// digitAt returns byte k of the little-endian word v.
+func digitAt(v uint64, k int) int { return int(byte(v >> (8 * k))) }

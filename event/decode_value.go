@@ -15,11 +15,15 @@ func (d *Decoder) value(b []byte, i, depth int, dst *Value) (int, error) {
 	}
 	switch c := b[i]; c {
 	case '"':
-		end, esc, err := scanString(b, i)
+		if end := quickString(b, i); end >= 0 {
+			*dst = StringValue(d.arena.copy(b[i+1 : end-1]))
+			return end, nil
+		}
+		end, flags, err := scanString(b, i)
 		if err != nil {
 			return end, err
 		}
-		*dst = StringValue(d.str(b[i+1:end-1], esc))
+		*dst = StringValue(d.str(b[i+1:end-1], flags))
 		return end, nil
 	case '{':
 		return d.objectValue(b, i, depth+1, dst)
@@ -38,66 +42,102 @@ func (d *Decoder) value(b []byte, i, depth int, dst *Value) (int, error) {
 		if c != '-' && (c < '0' || c > '9') {
 			return i, badValueStart(b, i)
 		}
-		end, isInt, err := scanNumber(b, i)
-		if err != nil {
-			return end, err
-		}
-		f, ok := parseNumber(b[i:end], isInt)
+		end, f, ok := fastNumber(b, i)
 		if !ok {
-			return i, syntaxError(i, fmt.Sprintf("number %s is out of the range of float64", b[i:end]))
+			var err error
+			if end, f, err = number(b, i); err != nil {
+				return end, err
+			}
 		}
 		*dst = NumberValue(f)
 		return end, nil
 	}
 }
 
-// parseNumber converts a number that scanNumber accepted. Up to 15 digits
-// without an exponent it divides two exactly represented floats, which is
-// correctly rounded (Clinger's fast path); otherwise strconv does the work.
-func parseNumber(raw []byte, isInt bool) (float64, bool) {
-	s := raw
-	neg := s[0] == '-'
+// number reads the JSON number at b[i] and its value, with strconv.
+func number(b []byte, i int) (end int, f float64, err error) {
+	if end, _, err = scanNumber(b, i); err != nil {
+		return end, 0, err
+	}
+	if f, err := strconv.ParseFloat(unsafe.String(&b[i], end-i), 64); err == nil {
+		return end, f, nil
+	}
+	return i, 0, syntaxError(i, fmt.Sprintf("number %s is out of the range of float64", b[i:end]))
+}
+
+// maxExact is the largest integer up to which every integer is a float64.
+const maxExact = 1 << 53
+
+// fastNumber reads the number at b[i] when it has no exponent and at most 19
+// digits, which form an integer m <= 2^53 with frac of them after the '.':
+// then m and 10^frac are exact float64s and their quotient is correctly
+// rounded, like strconv's (Clinger's fast path). ok is false for any other
+// number, valid or not.
+func fastNumber(b []byte, i int) (end int, f float64, ok bool) {
+	neg := i < len(b) && b[i] == '-'
 	if neg {
-		s = s[1:]
+		i++
 	}
-	if maxDigits := 15; len(s) <= maxDigits || !isInt && len(s) <= maxDigits+1 {
-		var m int64
-		frac := -1 // digits after the '.', -1 before it
-		for _, c := range s {
-			switch {
-			case c == '.':
-				frac = 0
-				continue
-			case c < '0' || c > '9': // an exponent
-				return parseFloat(raw)
-			}
-			m = m*10 + int64(c-'0')
-			if frac >= 0 {
-				frac++
-			}
-		}
-		f := float64(m)
-		if frac > 0 {
-			f /= pow10[frac]
-		}
-		if neg {
-			f = -f
-		}
-		return f, true
+	if i >= len(b) {
+		return i, 0, false
 	}
-	return parseFloat(raw)
+	var m uint64
+	nd := 0 // digits read into m
+	switch c := b[i]; {
+	case c == '0':
+		i++
+	case '1' <= c && c <= '9':
+		m, nd, i = digitsAt(b, i)
+	default:
+		return i, 0, false
+	}
+	frac := 0
+	if i < len(b) && b[i] == '.' {
+		var fm uint64
+		start := i + 1
+		fm, frac, i = digitsAt(b, start)
+		if frac == 0 || nd+frac > 19 {
+			return i, 0, false
+		}
+		m = m*uint64(pow10i[frac]) + fm
+	}
+	if nd > 19 || m > maxExact || i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		return i, 0, false
+	}
+	f = float64(int64(m))
+	if frac > 0 {
+		f /= pow10[frac]
+	}
+	if neg {
+		f = -f
+	}
+	return i, f, true
 }
 
-var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16}
-
-func parseFloat(raw []byte) (float64, bool) {
-	f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(raw), len(raw)), 64)
-	return f, err == nil
+// digitsAt reads the decimal digits at b[i]. When there are more than 19, v
+// is meaningless.
+func digitsAt(b []byte, i int) (v uint64, n, end int) {
+	start := i
+	for ; i < len(b); i++ {
+		c := b[i] - '0'
+		if c > 9 {
+			break
+		}
+		v = v*10 + uint64(c)
+	}
+	return v, i - start, i
 }
+
+// pow10 and pow10i hold the powers of ten up to 10^19 as float64s (all
+// exact) and as integers.
+var (
+	pow10  = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
+	pow10i = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
+)
 
 // str returns the content of a scanned string as a string of its own.
-func (d *Decoder) str(raw []byte, esc bool) string {
-	if !esc && utf8.Valid(raw) {
+func (d *Decoder) str(raw []byte, flags strFlags) string {
+	if flags == 0 || flags == strNonASCII && utf8.Valid(raw) {
 		return d.arena.copy(raw)
 	}
 	d.scratch = appendUnescaped(d.scratch[:0], raw)
@@ -123,11 +163,11 @@ func (d *Decoder) objectValue(b []byte, i, depth int, dst *Value) (int, error) {
 		if i >= len(b) || b[i] != '"' {
 			return i, errAt(b, i, "expected string for object key")
 		}
-		end, esc, err := scanString(b, i)
+		end, flags, err := scanString(b, i)
 		if err != nil {
 			return end, err
 		}
-		key := d.str(b[i+1:end-1], esc)
+		key := d.str(b[i+1:end-1], flags)
 		if i = skipWS(b, end); i >= len(b) || b[i] != ':' {
 			return i, errAt(b, i, "expected ':' after object key")
 		}
