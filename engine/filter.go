@@ -65,3 +65,79 @@ func (f *storedFilter) mayContain(g *keyGroup, id string) bool {
 	}
 	return true
 }
+
+// storeCounts counts the stored states per pattern, and per key group those
+// of keys that are not cached, so that the engine knows when the cache
+// holds every stored state: then a key that is not cached has none (no
+// filter lookup, no store read) and no stored timer can wake a key that is
+// not cached (the timer index is not read). The cache starts empty, so at
+// first every stored state, as the store's totals count them
+// (StateTotals.States), is one of a key not cached; loads take them off,
+// evictions put them back. A pattern whose count the totals lack makes its
+// group, and the timer index, read as before.
+type storeCounts struct {
+	ready      bool
+	states     []int64 // per pattern (patternRT.idx): stored states
+	known      []bool  // per pattern: states is exact
+	uncached   []int64 // per key group: stored states of keys not cached
+	unknown    []bool  // per key group: a pattern's count is not known
+	total      int64   // the sum of uncached
+	anyUnknown bool
+}
+
+// initCounts sets the counts from the store's totals (Config.Totals), the
+// first time they are needed.
+func (e *Engine) initCounts() {
+	c := &e.persist.counts
+	if c.ready {
+		return
+	}
+	c.ready = true
+	c.states, c.known = make([]int64, len(e.patterns)), make([]bool, len(e.patterns))
+	c.uncached, c.unknown = make([]int64, len(e.groups)), make([]bool, len(e.groups))
+	for i, rt := range e.patterns {
+		c.known[i] = e.cfg.StoreEmpty
+		for _, t := range e.cfg.Totals {
+			if !e.cfg.StoreEmpty && t.StatesCounted && t.Name == rt.prog.Name && t.Version == rt.prog.Version {
+				c.states[i], c.known[i] = t.States, true
+			}
+		}
+		if !c.known[i] {
+			c.unknown[rt.g.idx], c.anyUnknown = true, true
+			continue
+		}
+		c.uncached[rt.g.idx] += c.states[i]
+		c.total += c.states[i]
+	}
+}
+
+// uncachedIn says whether a key of g that is not cached may have a stored
+// state.
+func (e *Engine) uncachedIn(g *keyGroup) bool {
+	e.initCounts()
+	c := &e.persist.counts
+	return c.unknown[g.idx] || c.uncached[g.idx] != 0
+}
+
+// anyUncached says whether any key that is not cached may have a stored
+// state, and so a stored timer to wake it.
+func (e *Engine) anyUncached() bool {
+	e.initCounts()
+	c := &e.persist.counts
+	return c.anyUnknown || c.total != 0
+}
+
+// cacheIn counts the stored states of an entry read back into the cache.
+func (c *storeCounts) cacheIn(en *entry) { c.move(en, -1) }
+
+// cacheOut counts the stored states of an entry evicted from the cache.
+func (c *storeCounts) cacheOut(en *entry) { c.move(en, 1) }
+
+func (c *storeCounts) move(en *entry, d int64) {
+	for _, s := range en.stored {
+		if s.at != noStored {
+			c.uncached[en.g.idx] += d
+			c.total += d
+		}
+	}
+}

@@ -51,7 +51,10 @@ type persistence struct {
 	due    dueTimers
 	seen   map[*event.Event]struct{} // scratch for memSize
 	buf    []byte
+	key    []byte
 	err    error // sticky: a store failure stops the engine
+
+	counts storeCounts
 
 	Loads, Evictions uint64
 }
@@ -110,7 +113,7 @@ func (e *Engine) markDirty(en *entry) {
 // nil if the store holds none (or failed: see persistence.err).
 func (e *Engine) load(g *keyGroup, id []byte) *entry {
 	p := e.persist
-	if !p.filter.mayContain(g, string(id)) {
+	if !e.uncachedIn(g) || !p.filter.mayContain(g, string(id)) {
 		return nil
 	}
 	var en *entry
@@ -137,6 +140,7 @@ func (e *Engine) load(g *keyGroup, id []byte) *entry {
 	if en == nil {
 		return nil
 	}
+	p.counts.cacheIn(en)
 	p.Loads++
 	en.id = string(id)
 	en.parts = partsOf(id)
@@ -194,6 +198,7 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 	if p.err != nil {
 		return 0, p.err
 	}
+	e.initCounts()
 	n := 0
 	for _, t := range p.due.stale {
 		// First: a state written below may put the same timer back.
@@ -208,11 +213,12 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 				continue
 			}
 			rt := t.g.pats[i]
-			rt.unstore(old)
+			p.removeStored(rt, old)
 			rt.partialsDelta += int64(old.partials)
-			w.DeleteState(rt.prog.Name, uint32(rt.prog.Version), []byte(t.id))
+			p.key = append(p.key[:0], t.id...)
+			w.DeleteState(rt.prog.Name, uint32(rt.prog.Version), p.key)
 			if at != noDeadline {
-				w.DeleteTimer(at, rt.prog.Name, uint32(rt.prog.Version), []byte(t.id))
+				w.DeleteTimer(at, rt.prog.Name, uint32(rt.prog.Version), p.key)
 			}
 			n++
 		}
@@ -225,7 +231,8 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 			continue // released since: its tomb did the work
 		}
 		en.dirty = false
-		key := []byte(en.id)
+		p.key = append(p.key[:0], en.id...)
+		key := p.key
 		for i, st := range en.states {
 			rt := en.g.pats[i]
 			name, version := rt.prog.Name, uint32(rt.prog.Version)
@@ -237,7 +244,7 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 					if old != noDeadline {
 						w.DeleteTimer(old, name, version, key)
 					}
-					rt.unstore(was)
+					p.removeStored(rt, was)
 					rt.partialsDelta += int64(was.partials)
 					en.stored[i] = stored{at: noStored}
 					n++
@@ -249,7 +256,7 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 			if old == noStored {
 				p.filter.add(en.g, en.id)
 			} else {
-				rt.unstore(was)
+				p.removeStored(rt, was)
 			}
 			at := storedTimer(rt, st)
 			if at != old {
@@ -261,7 +268,7 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 				}
 			}
 			en.stored[i] = stored{at, int32(st.PartialMatches()), int32(len(p.buf))}
-			rt.store(en.stored[i])
+			p.addStored(rt, en.stored[i])
 			rt.partialsDelta -= int64(en.stored[i].partials - was.partials)
 			n++
 		}
@@ -299,6 +306,7 @@ func (e *Engine) evict() {
 		}
 		p.cached -= int64(victim.bytes)
 		p.Evictions++
+		p.counts.cacheOut(victim)
 		e.recycle(victim)
 	}
 }
@@ -360,15 +368,17 @@ func (e *Engine) RestorePending(b []byte, maxSeen int64) error {
 // MaxEventTime returns the largest event time pushed so far.
 func (e *Engine) MaxEventTime() int64 { return e.sorter.MaxSeen() }
 
-// store and unstore keep the pattern's totals of what the store holds.
-func (rt *patternRT) store(s stored) {
+// addStored and removeStored keep the pattern's totals of what the store holds.
+func (p *persistence) addStored(rt *patternRT, s stored) {
 	rt.storedPartials += int64(s.partials)
 	rt.storedBytes += int64(s.bytes)
+	p.counts.states[rt.idx]++
 }
 
-func (rt *patternRT) unstore(s stored) {
+func (p *persistence) removeStored(rt *patternRT, s stored) {
 	rt.storedPartials -= int64(s.partials)
 	rt.storedBytes -= int64(s.bytes)
+	p.counts.states[rt.idx]--
 }
 
 // StateTotals is what the store holds of one pattern version's states: its
@@ -381,13 +391,26 @@ type StateTotals struct {
 	Version        int
 	PartialMatches int64
 	StateBytes     int64
+	// States is the number of keys with a stored state, if StatesCounted:
+	// with it, the engine knows when every stored state is cached, and
+	// then reads neither states nor timers from the store. Totals without
+	// it (saved before it was counted) make the engine read as if any key
+	// could be stored.
+	States        int64 `json:",omitempty"`
+	StatesCounted bool  `json:",omitempty"`
 }
 
 // StateTotals returns the totals of every pattern version the engine runs.
 func (e *Engine) StateTotals() []StateTotals {
 	out := make([]StateTotals, len(e.patterns))
+	if e.persist != nil {
+		e.initCounts()
+	}
 	for i, rt := range e.patterns {
-		out[i] = StateTotals{rt.prog.Name, rt.prog.Version, rt.storedPartials, rt.storedBytes}
+		out[i] = StateTotals{Name: rt.prog.Name, Version: rt.prog.Version, PartialMatches: rt.storedPartials, StateBytes: rt.storedBytes}
+		if p := e.persist; p != nil && p.counts.known[i] {
+			out[i].States, out[i].StatesCounted = p.counts.states[i], true
+		}
 	}
 	return out
 }
@@ -399,5 +422,5 @@ func CountState(b []byte) (StateTotals, error) {
 	if err := st.UnmarshalBinary(b); err != nil {
 		return StateTotals{}, err
 	}
-	return StateTotals{PartialMatches: int64(st.PartialMatches()), StateBytes: int64(len(b))}, nil
+	return StateTotals{PartialMatches: int64(st.PartialMatches()), StateBytes: int64(len(b)), States: 1, StatesCounted: true}, nil
 }

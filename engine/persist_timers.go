@@ -80,8 +80,13 @@ func (a *dueTimer) before(b *timer) bool {
 }
 
 // nextDue returns the first stored timer not yet handled if it is due at
-// or before t, reading the index if need be; nil if none is.
+// or before t, reading the index if need be; nil if none is. While every
+// stored state is cached (storeCounts), stored timers wake nothing that the
+// cache's own timers do not, and the index is not read.
 func (e *Engine) nextDue(t int64) *dueTimer {
+	if !e.anyUncached() {
+		return nil
+	}
 	d := &e.persist.due
 	if d.pos == len(d.due) {
 		if d.scanned >= t {

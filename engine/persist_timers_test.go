@@ -77,6 +77,10 @@ type durable struct {
 	pend  []byte // the sorter's events at the last commit
 	max   int64
 	src   string // the patterns
+	// counted: a restart gives the engine the totals of the last commit,
+	// stored states counted (StateTotals.States).
+	counted bool
+	totals  []StateTotals
 }
 
 func newDurable(t *testing.T, cache int64) *durable { return newDurableWith(t, cache, timerPatterns) }
@@ -100,7 +104,11 @@ func (d *durable) start(empty bool) {
 		schema = d.e.Schema().Paths()
 	}
 	rec := d.rec
-	d.e, _ = newEngine(d.t, d.src, Config{Store: d.s, CacheBytes: d.cache, StoreEmpty: empty, Schema: schema})
+	var totals []StateTotals
+	if d.counted {
+		totals = d.totals
+	}
+	d.e, _ = newEngine(d.t, d.src, Config{Store: d.s, CacheBytes: d.cache, StoreEmpty: empty, Schema: schema, Totals: totals})
 	d.e.sink = rec
 	if d.pend != nil {
 		if err := d.e.RestorePending(d.pend, d.max); err != nil {
@@ -120,6 +128,7 @@ func (d *durable) commit() {
 		d.t.Fatal(err)
 	}
 	d.pend, d.max = d.e.AppendPending(nil), d.e.MaxEventTime()
+	d.totals = d.e.StateTotals()
 	cached := 0
 	for _, g := range d.e.groups {
 		cached += len(g.keys)
@@ -159,16 +168,21 @@ func TestStoredTimersWakeEvictedKeys(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		cache   int64
-		every   int // events per commit
-		restart int // commits per restart (0: none)
+		every   int  // events per commit
+		restart int  // commits per restart (0: none)
+		counted bool // restarts know how many states are stored
 	}{
-		{"no cache", 1, 7, 0},
-		{"small cache", 8 << 10, 13, 0},
-		{"restarts", 1, 11, 5},
-		{"restarts with cache", 8 << 10, 29, 3},
+		{"no cache", 1, 7, 0, false},
+		{"small cache", 8 << 10, 13, 0, false},
+		{"restarts", 1, 11, 5, false},
+		{"restarts with cache", 8 << 10, 29, 3, false},
+		{"restarts with counts", 1, 11, 5, true},
+		{"restarts with cache and counts", 8 << 10, 29, 3, true},
+		{"restarts with a large cache and counts", 1 << 30, 29, 3, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDurable(t, tc.cache)
+			d.counted = tc.counted
 			commits := 0
 			for i, js := range evs {
 				if err := push(t, d.e, &d.seq, js); err != nil {
@@ -192,7 +206,7 @@ func TestStoredTimersWakeEvictedKeys(t *testing.T) {
 				}
 				t.Fatalf("%d alerts, want %d", len(got), len(w))
 			}
-			if _, _, evictions := d.e.CacheStats(); evictions == 0 && tc.restart == 0 {
+			if _, _, evictions := d.e.CacheStats(); evictions == 0 && tc.restart == 0 && tc.cache < 1<<30 {
 				t.Fatal("nothing was evicted")
 			}
 		})
@@ -289,6 +303,76 @@ func TestExpiredStatesLeaveTheStore(t *testing.T) {
 			d.commit()
 			if n := stored(); n != 0 {
 				t.Fatalf("%d states of keys whose windows and suppressions passed are still stored", n)
+			}
+		})
+	}
+}
+
+// countingStore counts the engine's reads of a store.
+type countingStore struct {
+	StateStore
+	gets, timers int
+}
+
+func (c *countingStore) GetState(pattern string, version uint32, key []byte) ([]byte, bool, error) {
+	c.gets++
+	return c.StateStore.GetState(pattern, version, key)
+}
+
+func (c *countingStore) Timers(upTo int64, fn func(at int64, pattern string, version uint32, key []byte) bool) error {
+	c.timers++
+	return c.StateStore.Timers(upTo, fn)
+}
+
+// While the cache holds every stored state, a key that is not cached has
+// none and no stored timer wakes anything the cache does not: the engine
+// reads neither states nor timers. Once states are evicted, or after a
+// restart, it reads both again, and finds what it needs.
+func TestNoStoreReadsWhileAllCached(t *testing.T) {
+	evs := timerEvents(2000, 120)
+	ref, want := newEngine(t, timerPatterns, Config{})
+	var seq uint64
+	for _, js := range evs {
+		if err := push(t, ref, &seq, js); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ref.Close()
+
+	for _, tc := range []struct {
+		name      string
+		cache     int64
+		restartAt int // event index of a restart (0: none)
+		reads     bool
+	}{
+		{"everything cached", 1 << 30, 0, false},
+		{"evictions", 4 << 10, 0, true},
+		{"restart", 1 << 30, 1000, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDurable(t, tc.cache)
+			d.counted = true
+			cs := &countingStore{StateStore: d.s}
+			d.e.persist.store = cs
+			for i, js := range evs {
+				if i == tc.restartAt && i > 0 {
+					d.commit()
+					d.start(false)
+					d.e.persist.store = cs
+				}
+				if err := push(t, d.e, &d.seq, js); err != nil {
+					t.Fatal(err)
+				}
+				if i%50 == 49 {
+					d.commit()
+				}
+			}
+			d.e.Close()
+			if got, w := alertLines(d.rec), alertLines(want); !slices.Equal(got, w) {
+				t.Fatalf("%d alerts, want %d", len(got), len(w))
+			}
+			if read := cs.gets+cs.timers > 0; read != tc.reads {
+				t.Fatalf("%d state reads, %d timer reads; want reads: %v", cs.gets, cs.timers, tc.reads)
 			}
 		})
 	}

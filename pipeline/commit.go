@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/motifcep/motif/checkpoint"
 	"github.com/motifcep/motif/engine"
@@ -140,7 +141,8 @@ func (p *Pipeline) restoreTimes() error {
 func (p *Pipeline) totalsKey() string { return p.resumeKey() + "/totals" }
 
 // readTotals reads the totals of the last commit; a store written before
-// they were kept has its states counted once.
+// they were kept, or before they counted the stored states, has its states
+// counted once.
 func (p *Pipeline) readTotals() ([]engine.StateTotals, error) {
 	var out []engine.StateTotals
 	b, ok, err := p.store.GetMeta(p.totalsKey())
@@ -151,7 +153,10 @@ func (p *Pipeline) readTotals() ([]engine.StateTotals, error) {
 		if err := json.Unmarshal(b, &out); err != nil {
 			return nil, fmt.Errorf("pipeline: corrupt totals record %s: %v", p.totalsKey(), err)
 		}
-		return out, nil
+		if !slices.ContainsFunc(out, func(t engine.StateTotals) bool { return !t.StatesCounted }) {
+			return out, nil
+		}
+		out = nil
 	}
 	at := map[patternVersion]int{}
 	err = p.store.AllStates(func(pattern string, version uint32, _, state []byte) bool {
@@ -166,10 +171,11 @@ func (p *Pipeline) readTotals() ([]engine.StateTotals, error) {
 		if !ok {
 			i = len(out)
 			at[pv] = i
-			out = append(out, engine.StateTotals{Name: pattern, Version: int(version)})
+			out = append(out, engine.StateTotals{Name: pattern, Version: int(version), StatesCounted: true})
 		}
 		out[i].PartialMatches += c.PartialMatches
 		out[i].StateBytes += c.StateBytes
+		out[i].States += c.States
 		return true
 	})
 	return out, err
@@ -200,12 +206,19 @@ func (p *Pipeline) restore(rs resume) error {
 // commit writes everything since the last commit in one batch: new
 // alerts, dead letters, and where the input's alerts end; with the key
 // states when they are due (see Config.StateEvents): changed states and
-// timers, the next offsets and the resume record.
+// timers, the next offsets and the resume record. The batch is applied and
+// synced on another goroutine while matching goes on (see inflight).
 func (p *Pipeline) commit() error { return p.commitAs(p.statesDue()) }
 
-// commitStates commits with the key states, so that the store alone is the
-// pipeline's state (a checkpoint, a pattern change, a stop).
-func (p *Pipeline) commitStates() error { return p.commitAs(true) }
+// commitStates commits with the key states and waits until the commit is
+// durable, so that the store alone is the pipeline's state (a checkpoint, a
+// pattern change, a stop).
+func (p *Pipeline) commitStates() error {
+	if err := p.commitAs(true); err != nil {
+		return err
+	}
+	return p.settle(true)
+}
 
 // statesDue says whether the next commit carries the key states.
 func (p *Pipeline) statesDue() bool {
@@ -223,22 +236,80 @@ func (p *Pipeline) statesDue() bool {
 	return cached > limit // only a commit with states lets the cache evict
 }
 
+// inflight is a commit handed to its own goroutine: the batch is applied
+// and synced while matching goes on. One commit is in flight at a time:
+// the next one is built only once it is durable (settle), so commits land
+// in order, a failed one is followed by none, and every store read sees
+// the commits before it (the engine's reads wait for it: landedStore).
+// What a commit makes visible (alerts to subscribers, OnCommit, the
+// published Stats) happens only once it is durable.
+type inflight struct {
+	done   chan error // receives the commit's result
+	landed bool       // done was received into err
+	err    error
+	states bool
+	stats  Stats    // to publish once it is durable
+	next   []uint64 // the input offsets it commits
+}
+
 func (p *Pipeline) commitAs(states bool) error {
+	if err := p.settle(true); err != nil {
+		return err
+	}
 	if p.uncommit == 0 && len(p.pending) == 0 && len(p.dead) == 0 && p.eng.Watermark() == p.commitWM && (!states || !p.stateStale) {
 		return nil
 	}
 	b := p.store.NewBatch()
-	defer b.Close()
+	launched := false
+	defer func() {
+		if !launched {
+			b.Close()
+		}
+	}()
+	if err := p.fill(b, states); err != nil {
+		p.stats.CommitFailures++
+		return err
+	}
+	clear(p.pending)
+	p.pending = p.pending[:0]
+	clear(p.dead)
+	p.dead = p.dead[:0]
+	p.sinceState += p.uncommit
+	p.uncommit = 0
+	p.commitWM = p.eng.Watermark()
+	copy(p.markFrom, p.next)
+	p.lastCommt = p.cfg.Now()
+	if states {
+		p.sinceState, p.lastState, p.stateStale = 0, p.lastCommt, false
+	} else {
+		p.stateStale = true
+	}
+	fl := &inflight{done: make(chan error, 1), states: states, stats: p.snapshot(), next: slices.Clone(p.next)}
+	fl.stats.Commits++
+	if states {
+		fl.stats.StateCommits++
+	}
+	p.flight = fl
+	launched = true
+	go func() { fl.done <- p.apply(b) }()
+	if states && (len(p.cfg.Retiring) > 0 || p.closed) {
+		// Retiring versions are dropped right after the commit, from a
+		// store that holds every state (retire).
+		return p.settle(true)
+	}
+	return nil
+}
+
+// fill writes the commit into b.
+func (p *Pipeline) fill(b *checkpoint.Batch, states bool) error {
 	if states {
 		if _, err := p.eng.Flush(b); err != nil {
-			p.stats.CommitFailures++
 			return err
 		}
 	}
 	var firstAlert uint64
 	for _, a := range p.pending {
 		if _, seen, err := p.store.AlertSeen(a.ID); err != nil {
-			p.stats.CommitFailures++
 			return err
 		} else if seen {
 			p.stats.DuplicateAlerts++
@@ -257,7 +328,6 @@ func (p *Pipeline) commitAs(states bool) error {
 			ctx = context.Background()
 		}
 		if err := d.Flush(ctx); err != nil {
-			p.stats.CommitFailures++
 			return fmt.Errorf("pipeline: delivering dead letters: %w", err)
 		}
 	}
@@ -282,34 +352,73 @@ func (p *Pipeline) commitAs(states bool) error {
 		}
 		b.PutMeta(p.totalsKey(), totals)
 	}
-	if err := b.Commit(true); err != nil {
-		p.stats.CommitFailures++
-		return fmt.Errorf("pipeline: commit at offsets %v: %w", p.next, err)
+	return b.Err()
+}
+
+// applyBatch commits a batch durably: Pipeline.apply, which tests replace.
+func applyBatch(b *checkpoint.Batch) error { return b.Commit(true) }
+
+// land waits for the commit in flight, if any, to be durable or fail.
+func (p *Pipeline) land() {
+	if fl := p.flight; fl != nil && !fl.landed {
+		fl.err = <-fl.done
+		fl.landed = true
 	}
-	clear(p.pending)
-	p.pending = p.pending[:0]
-	clear(p.dead)
-	p.dead = p.dead[:0]
-	p.sinceState += p.uncommit
-	p.uncommit = 0
-	p.commitWM = p.eng.Watermark()
-	copy(p.markFrom, p.next)
-	p.lastCommt = p.cfg.Now()
-	if states {
-		p.sinceState, p.lastState, p.stateStale = 0, p.lastCommt, false
-		p.stats.StateCommits++
-	} else {
-		p.stateStale = true
+}
+
+// settle finishes the commit in flight once it is durable: it publishes
+// its Stats, calls OnCommit and, after a commit with states, drops the
+// retiring versions that hold no state. With wait it waits for the
+// commit; without, it returns at once if the commit is not yet durable.
+// A failed commit is returned: Run ends with it.
+func (p *Pipeline) settle(wait bool) error {
+	fl := p.flight
+	if fl == nil {
+		return nil
+	}
+	if !fl.landed {
+		if !wait {
+			select {
+			case fl.err = <-fl.done:
+				fl.landed = true
+			default:
+				return nil
+			}
+		}
+		p.land()
+	}
+	p.flight = nil
+	if fl.err != nil {
+		p.stats.CommitFailures++
+		p.publishStats()
+		return fmt.Errorf("pipeline: commit at offsets %v: %w", fl.next, fl.err)
 	}
 	p.stats.Commits++
-	p.publishStats()
+	if fl.states {
+		p.stats.StateCommits++
+	}
+	p.statsCopy.Store(&fl.stats)
 	if p.cfg.OnCommit != nil {
 		p.cfg.OnCommit(p.Stats())
 	}
-	if !states {
+	if !fl.states {
 		return nil
 	}
 	return p.retire() // reads the store's states
+}
+
+// landedStore is the store as the engine reads it: every read waits for
+// the commit in flight, whose states the engine may have evicted already.
+type landedStore Pipeline
+
+func (s *landedStore) GetState(pattern string, version uint32, key []byte) ([]byte, bool, error) {
+	(*Pipeline)(s).land()
+	return s.store.GetState(pattern, version, key)
+}
+
+func (s *landedStore) Timers(upTo int64, fn func(at int64, pattern string, version uint32, key []byte) bool) error {
+	(*Pipeline)(s).land()
+	return s.store.Timers(upTo, fn)
 }
 
 // Checkpoint takes a checkpoint of the store (a savepoint if name is not

@@ -45,9 +45,9 @@ func TestLargeState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.cfg.OnCommit = func(Stats) {
-		b, _, _ := p.Engine().CacheStats()
-		maxCached = max(maxCached, b)
+	p.cfg.OnCommit = func(st Stats) {
+		// As of the commit: matching goes on while it is synced.
+		maxCached = max(maxCached, st.CacheBytes)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -135,7 +135,8 @@ type Config struct {
 	// the alerts it delivered.
 	AlertMarks bool
 
-	// OnCommit, if set, is called on Run's goroutine after every commit.
+	// OnCommit, if set, is called on Run's goroutine after every commit,
+	// once it is durable, with the counters as of the commit.
 	OnCommit func(Stats)
 
 	// Hold, if set, is asked before each read of the input: while it
@@ -236,6 +237,10 @@ type Pipeline struct {
 	lastCkpt   time.Time
 	stats      Stats
 	statsCopy  atomic.Pointer[Stats]
+	flight     *inflight                     // the commit being applied, if any
+	apply      func(*checkpoint.Batch) error // applies a commit's batch (applyBatch)
+	fetch      *fetcher                      // reads the embedded log ahead, if it is the input
+	events     eventPool                     // events the engine is done with
 	buf        []byte
 
 	ckpt       chan ckptReq
@@ -298,7 +303,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.Name == "" {
 		cfg.Name = strconv.FormatUint(uint64(cfg.Partition), 10)
 	}
-	p := &Pipeline{cfg: cfg, store: cfg.Store, ckpt: make(chan ckptReq), swap: make(chan swapReq), in: cfg.Input}
+	p := &Pipeline{cfg: cfg, store: cfg.Store, ckpt: make(chan ckptReq), swap: make(chan swapReq), in: cfg.Input, apply: applyBatch}
 	p.parts = cfg.Input.Partitions()
 	if len(p.parts) == 0 {
 		return nil, errors.New("pipeline: the input has no partitions")
@@ -356,7 +361,8 @@ func (p *Pipeline) build() error {
 		Retiring:       cfg.Retiring,
 		Now:            cfg.Now,
 		Logger:         cfg.Logger,
-		Store:          cfg.Store,
+		Store:          (*landedStore)(p),
+		Recycle:        p.events.put,
 		CacheBytes:     cfg.CacheBytes,
 		Schema:         rs.schema,
 		Totals:         totals,
@@ -369,15 +375,9 @@ func (p *Pipeline) build() error {
 	if err := p.restore(rs); err != nil {
 		return err
 	}
-	opts := cfg.Decoder
-	opts.RequireTime = !cfg.RecordTime
-	if cfg.RecordTime {
-		opts.Now = func() int64 { return p.cur.rec.Time }
-	}
-	if cfg.NewDecoder != nil {
-		p.dec = cfg.NewDecoder(p.eng.Schema(), opts)
-	} else {
-		p.dec = event.NewDecoder(p.eng.Schema(), opts)
+	p.dec = p.newDecoder(func() int64 { return p.cur.rec.Time })
+	if p.fetch != nil {
+		p.startFetch(p.next[0])
 	}
 	p.keySlot = -1
 	if cfg.KeyField != "" {
@@ -387,6 +387,42 @@ func (p *Pipeline) build() error {
 	}
 	p.commitWM = p.eng.Watermark()
 	return nil
+}
+
+// newDecoder makes a decoder for the engine's schema; recordTime gives the
+// time of the record being decoded, for Config.RecordTime.
+func (p *Pipeline) newDecoder(recordTime func() int64) Decoder {
+	opts := p.cfg.Decoder
+	opts.RequireTime = !p.cfg.RecordTime
+	if p.cfg.RecordTime {
+		opts.Now = recordTime
+	}
+	if p.cfg.NewDecoder != nil {
+		return p.cfg.NewDecoder(p.eng.Schema(), opts)
+	}
+	return event.NewDecoder(p.eng.Schema(), opts)
+}
+
+// startFetch (re)starts reading the embedded log ahead at offset from,
+// decoding for the engine built last, if the input is one partition of
+// the embedded log.
+func (p *Pipeline) startFetch(from uint64) {
+	p.stopFetch()
+	in, ok := p.in.(*logInput)
+	if !ok || len(in.parts) != 1 {
+		return
+	}
+	// The log's records have no time of their own (Record.Time).
+	dec := p.newDecoder(func() int64 { return 0 })
+	p.fetch = startFetcher(p.store, in.parts[0].Partition, from, dec, &p.events)
+}
+
+// stopFetch stops reading ahead, dropping what was read.
+func (p *Pipeline) stopFetch() {
+	if p.fetch != nil {
+		p.fetch.close()
+		p.fetch = nil
+	}
 }
 
 // Engine returns the pipeline's engine (for its statistics).
@@ -408,6 +444,12 @@ func (p *Pipeline) publishedPatterns() []engine.PatternStats {
 }
 
 func (p *Pipeline) publishStats() {
+	s := p.snapshot()
+	p.statsCopy.Store(&s)
+}
+
+// snapshot is the counters and the engine's figures now.
+func (p *Pipeline) snapshot() Stats {
 	s := p.stats
 	s.Offset = p.next[0]
 	s.Partitions = make([]PartitionStats, len(p.parts))
@@ -439,7 +481,7 @@ func (p *Pipeline) publishStats() {
 			ps.CapDropped += b.CapDropped
 		}
 	}
-	p.statsCopy.Store(&s)
+	return s
 }
 
 // Run consumes the partition until ctx is done (committing what it has) or,
@@ -448,6 +490,7 @@ func (p *Pipeline) publishStats() {
 // commit.
 func (p *Pipeline) Run(ctx context.Context) error {
 	defer p.ckptWG.Wait()
+	defer p.land() // a commit in flight when Run fails ends before Run
 	p.started = p.cfg.Now()
 	p.ctx = ctx
 	from := make([]*uint64, len(p.parts))
@@ -460,6 +503,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		return fmt.Errorf("pipeline: opening the input: %w", err)
 	}
 	defer p.in.Close()
+	if in, ok := p.in.(*logInput); ok && len(in.next) == 1 {
+		p.startFetch(in.next[0])
+		defer p.stopFetch()
+	}
 	idle := time.Millisecond
 	for {
 		if err := ctx.Err(); err != nil {
@@ -481,6 +528,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			return err
 		}
 		if err := p.endQuiet(); err != nil {
+			return err
+		}
+		if err := p.settle(false); err != nil {
 			return err
 		}
 		if p.uncommit >= p.cfg.CommitEvents || p.cfg.Now().Sub(p.lastCommt) >= p.cfg.CommitInterval {
@@ -505,8 +555,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			return p.commitStates()
 		}
 		// Nothing to read: commit what is left, including what a watermark
-		// moved by idleness changed.
+		// moved by idleness changed, and let it land.
 		if err := p.commit(); err != nil {
+			return err
+		}
+		if err := p.settle(true); err != nil {
 			return err
 		}
 		waitFrom := p.cfg.Now()
@@ -546,6 +599,9 @@ func (p *Pipeline) hold(ctx context.Context) (bool, error) {
 	if !p.holding {
 		p.holding = true
 		if err := p.commit(); err != nil {
+			return true, err
+		}
+		if err := p.settle(true); err != nil {
 			return true, err
 		}
 		if pauser, ok := p.in.(Pauser); ok {
@@ -594,6 +650,9 @@ func (p *Pipeline) readSome() (int, error) {
 	limit := max(1, min(readBatch, p.cfg.CommitEvents-p.uncommit))
 	if p.quiet {
 		limit = int(min(uint64(limit), p.quietUntil-p.next[0]))
+	}
+	if p.fetch != nil {
+		return p.readFetched(limit)
 	}
 	n, err := p.in.Read(limit, func(i int, off uint64, rec Record) bool {
 		perr = p.process(i, off, rec)
@@ -662,13 +721,45 @@ func (p *Pipeline) seq(i int, off uint64) uint64 {
 	return off*uint64(len(p.parts)) + uint64(i)
 }
 
+// readFetched matches up to limit records read ahead (fetcher). It waits
+// for the fetcher only while it has matched none.
+func (p *Pipeline) readFetched(limit int) (int, error) {
+	f := p.fetch
+	n := 0
+	for n < limit && (n == 0 || f.ahead()) {
+		b, err := f.next()
+		if err != nil {
+			return n, fmt.Errorf("pipeline: reading the input: %w", err)
+		}
+		if b == nil {
+			break // the end of the log
+		}
+		r := b.recs[f.pos]
+		err = p.match(0, r.off, Record{Value: b.data[r.start:r.end]}, r.ev, r.err)
+		p.cur = curRecord{}
+		f.advance() // the batch may go back to the fetcher
+		if err != nil {
+			return n, err
+		}
+		p.next[0] = r.off + 1
+		n++
+	}
+	return n, nil
+}
+
 func (p *Pipeline) process(i int, off uint64, rec Record) error {
+	ev := p.events.get()
+	return p.match(i, off, rec, ev, p.dec.Decode(rec.Value, ev))
+}
+
+// match matches the record at offset off of partition i, decoded into ev
+// (decodeErr: it could not be).
+func (p *Pipeline) match(i int, off uint64, rec Record, ev *event.Event, decodeErr error) error {
 	p.uncommit++
 	p.cur = curRecord{i, off, rec}
-	ev := p.eng.NewEvent()
-	if err := p.dec.Decode(rec.Value, ev); err != nil {
+	if decodeErr != nil {
 		p.eng.Release(ev)
-		p.deadLetter(err.Error())
+		p.deadLetter(decodeErr.Error())
 		return nil
 	}
 	if p.cfg.RecordTime && ev.Time == 0 && rec.Time == 0 {

@@ -1,10 +1,12 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/motifcep/motif/checkpoint"
 	"github.com/motifcep/motif/engine"
 	"github.com/motifcep/motif/internal/wait"
 )
@@ -25,6 +27,7 @@ func TestStateTotals(t *testing.T) {
 			}
 			tot.PartialMatches += c.PartialMatches
 			tot.StateBytes += c.StateBytes
+			tot.States++
 			return true
 		}); err != nil {
 			t.Fatal(err)
@@ -44,6 +47,9 @@ func TestStateTotals(t *testing.T) {
 		if ps[0].PartialMatches != want.PartialMatches || ps[0].StateBytes != want.StateBytes {
 			t.Errorf("%s: totals %d partial matches, %d bytes; the store holds %d, %d",
 				what, ps[0].PartialMatches, ps[0].StateBytes, want.PartialMatches, want.StateBytes)
+		}
+		if rec := totalsRecord(t, s); rec != nil && (len(rec) != 1 || !rec[0].StatesCounted || rec[0].States != want.States) {
+			t.Errorf("%s: totals record %+v; the store holds %d states", what, rec, want.States)
 		}
 	}
 	// A cache far smaller than the states: most are evicted and read back.
@@ -85,6 +91,25 @@ func TestStateTotals(t *testing.T) {
 	p = open()
 	check(p, "counted from a store without totals", 50)
 
+	// Totals saved before the stored states were counted: counted again.
+	feed(p, [][]byte{ev("c", "u0", 10)})
+	rec := totalsRecord(t, s)
+	for i := range rec {
+		rec[i].States, rec[i].StatesCounted = 0, false
+	}
+	b = s.NewBatch()
+	js, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.PutMeta("pipeline/0/totals", js)
+	if err := b.Commit(true); err != nil {
+		t.Fatal(err)
+	}
+	p = open()
+	feed(p, [][]byte{ev("c", "u0", 11)})
+	check(p, "counted from totals without state counts", 50)
+
 	lines = lines[:0]
 	for i := range 10 {
 		lines = append(lines, ev("b", fmt.Sprintf("u%d", i), 20))
@@ -99,4 +124,22 @@ func TestStateTotals(t *testing.T) {
 	if ps := p.Stats().Patterns[0]; ps.StateBytes != 0 {
 		t.Errorf("no state left, yet %d bytes counted", ps.StateBytes)
 	}
+}
+
+// totalsRecord reads the totals record of partition 0's pipeline; nil
+// if there is none.
+func totalsRecord(t *testing.T, s *checkpoint.Store) []engine.StateTotals {
+	t.Helper()
+	b, ok, err := s.GetMeta("pipeline/0/totals")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		return nil
+	}
+	var out []engine.StateTotals
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
