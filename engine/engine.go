@@ -159,23 +159,29 @@ func New(set *pattern.Set, cfg Config, sink Sink) (*Engine, error) {
 	}
 	e.groups = groupPatterns(e.patterns)
 	e.cur = make([]*entry, len(e.groups))
+	// A route for every type a stage names, and one for all other types.
 	var anyType []*patternRT
-	byType := map[string][]*patternRT{}
+	named := map[string]bool{}
 	for _, rt := range e.patterns {
 		if rt.prog.Types == nil {
 			anyType = append(anyType, rt)
-			continue
 		}
-		for _, t := range rt.prog.Types {
-			byType[t] = append(byType[t], rt)
+		for _, st := range rt.prog.Stages {
+			if st.Type != "" {
+				named[st.Type] = true
+			}
 		}
 	}
-	e.anyType = newRoute(anyType)
-	for t, list := range byType {
+	e.anyType = newRoute(anyType, "")
+	for t := range named {
 		// In pattern order, so that one event's alerts come in pattern order.
-		list = append(list, anyType...)
-		slices.SortFunc(list, func(a, b *patternRT) int { return cmp.Compare(a.idx, b.idx) })
-		e.byType[t] = newRoute(list)
+		var list []*patternRT
+		for _, rt := range e.patterns {
+			if rt.prog.Sees(t) {
+				list = append(list, rt)
+			}
+		}
+		e.byType[t] = newRoute(list, t)
 	}
 	e.shapes = compileShapes(set, e.schema)
 	return e, nil
@@ -254,18 +260,32 @@ func (e *Engine) Validate(ev *event.Event) error {
 }
 
 // route is what an event type goes to: its patterns, in pattern order, and
-// their key groups.
+// their key groups; and for each, whether the type can start a partial
+// match there. A key without state in a pattern that the type cannot start
+// is left alone: the step would leave it empty. A group none of whose
+// patterns the type can start is looked up but never created, so an event
+// that only extends matches costs nothing for keys that have none.
 type route struct {
 	pats   []*patternRT
+	starts []bool // per pattern: the type can start a partial match
 	groups []*keyGroup
+	create []bool // per group: the type can start a partial match in one of its patterns
 }
 
-func newRoute(pats []*patternRT) *route {
+// newRoute builds the route of events of type typ; "" stands for every
+// type that no stage names.
+func newRoute(pats []*patternRT, typ string) *route {
 	r := &route{pats: pats}
 	for _, rt := range pats {
-		if !slices.Contains(r.groups, rt.g) {
+		starts := !rt.m.Retiring && rt.prog.CanStart(typ)
+		r.starts = append(r.starts, starts)
+		i := slices.Index(r.groups, rt.g)
+		if i < 0 {
+			i = len(r.groups)
 			r.groups = append(r.groups, rt.g)
+			r.create = append(r.create, false)
 		}
+		r.create[i] = r.create[i] || starts
 	}
 	return r
 }
@@ -384,15 +404,20 @@ func (e *Engine) drain() {
 func (e *Engine) process(ev *event.Event) {
 	e.Stats.Events++
 	r := e.routes(ev.Type)
-	for _, g := range r.groups {
-		en := e.lookup(g, ev)
+	for i, g := range r.groups {
+		var en *entry
+		if r.create[i] {
+			en = e.lookup(g, ev)
+		} else if en = e.find(g, ev); en == nil {
+			continue
+		}
 		e.touch(en)
 		e.cur[g.idx] = en
 	}
 	retained := false
-	for _, rt := range r.pats {
+	for i, rt := range r.pats {
 		en := e.cur[rt.g.idx]
-		if rt.m.Retiring && en.states[rt.pos] == nil {
+		if en == nil || !r.starts[i] && (en.states[rt.pos] == nil || en.states[rt.pos].Idle()) {
 			continue // it starts nothing on a key it holds nothing for
 		}
 		st := en.state(rt.pos)
@@ -409,6 +434,9 @@ func (e *Engine) process(ev *event.Event) {
 	}
 	for _, g := range r.groups {
 		en := e.cur[g.idx]
+		if en == nil {
+			continue
+		}
 		e.cur[g.idx] = nil
 		if en.id != "" {
 			e.markDirty(en)

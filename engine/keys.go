@@ -76,6 +76,19 @@ func (e *Engine) lookup(g *keyGroup, ev *event.Event) *entry {
 	return g.fresh()
 }
 
+// find returns the entry of ev's key if the key holds state, else nil.
+// g.keyBuf holds the key afterwards.
+func (e *Engine) find(g *keyGroup, ev *event.Event) *entry {
+	k := g.keyOf(ev)
+	if en, ok := g.keys[string(k)]; ok {
+		return en
+	}
+	if e.persist != nil {
+		return e.load(g, k)
+	}
+	return nil
+}
+
 // fresh returns an empty entry that is not in the map.
 func (g *keyGroup) fresh() *entry {
 	if n := len(g.free); n > 0 {

@@ -327,3 +327,46 @@ func TestTimeoutSeverityDefaultsToMedium(t *testing.T) {
 		t.Fatalf("timeout severity %q, want medium", r.Severity)
 	}
 }
+
+// TestCanStart checks the types that may start a partial match, and that a
+// type CanStart rules out leaves an empty state empty, with no output.
+func TestCanStart(t *testing.T) {
+	cases := []struct {
+		src   string
+		start string // the types that can start, of a b c d x
+	}{
+		{src("within 1m", "begin a: a\nfollowed_by b: b"), "a"},
+		{src("within 1m", "begin a: a where v > 1\nfollowed_by b: b"), "a"},
+		{src("within 1m", "begin a?: a\nfollowed_by b: b"), "ab"},
+		{src("within 1m", "begin a*: a\nfollowed_by b?: b\nfollowed_by c: c"), "abc"},
+		{src("within 1m", "begin a: any where v > 1\nfollowed_by b: b"), "abcdx"},
+		{src("within 1m", "begin a: a\nnot_followed_by n: b"), "a"},
+		{src("within 1m", "begin a+: a until v > 5\nfollowed_by c: c"), "a"},
+		{src("within none", "begin g{2}: (\n begin a: a\n next b: b\n)\nfollowed_by d: d"), "a"},
+		{src("within none", "begin g?: (\n begin a: a\n next b: b\n)\nfollowed_by d: d"), "ad"},
+	}
+	for _, c := range cases {
+		schema := event.NewSchema()
+		prog := compileOne(t, c.src, schema)
+		var got string
+		for _, typ := range []string{"a", "b", "c", "d", "x"} {
+			if prog.CanStart(typ) {
+				got += typ
+				continue
+			}
+			m := NewMatcher(prog)
+			st := NewState()
+			var out Output
+			for _, e := range parseEvents(t, schema, typ+"1:v=9") {
+				m.Step(st, e, &out)
+			}
+			if !st.Idle() || len(out.Matches) > 0 {
+				t.Errorf("%s\nCanStart(%q) = false, but a step left %d partial matches and %d matches",
+					c.src, typ, st.PartialMatches(), len(out.Matches))
+			}
+		}
+		if got != c.start {
+			t.Errorf("%s\ntypes that can start: %q, want %q", c.src, got, c.start)
+		}
+	}
+}

@@ -133,3 +133,49 @@ func (p *Program) String() string {
 	}
 	return b.String()
 }
+
+// CanStart reports whether an event of type typ may start a partial match:
+// whether some take edge out of the start state (through proceed edges)
+// has a condition that an event of that type can meet. It judges by the
+// conditions' event types only, so it may say true for an event that no
+// condition accepts, never false for one that starts a match. typ may be a
+// type no stage names (any other type): only conditions without a type
+// accept it. The caller may skip stepping an empty key state with an event
+// that cannot start a match: the step would leave it empty.
+func (p *Program) CanStart(typ string) bool {
+	seen := make([]bool, len(p.states))
+	stack := []int32{p.start}
+	seen[p.start] = true
+	for len(stack) > 0 {
+		s := &p.states[stack[len(stack)-1]]
+		stack = stack[:len(stack)-1]
+		for _, ed := range s.edges {
+			switch ed.action {
+			case Proceed:
+				if !seen[ed.target] {
+					seen[ed.target] = true
+					stack = append(stack, ed.target)
+				}
+			case Take:
+				if p.condAdmits(ed.cond, typ) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// condAdmits reports whether c may hold for an event of type typ, judging
+// by the types of its predicates: false only when c needs a predicate of
+// another type.
+func (p *Program) condAdmits(c *cond, typ string) bool {
+	switch c.op {
+	case condPredOp:
+		t := p.preds[c.pred].typ
+		return t == "" || t == typ
+	case condAndOp:
+		return p.condAdmits(c.a, typ) && p.condAdmits(c.b, typ)
+	}
+	return true
+}
