@@ -108,7 +108,7 @@ type Engine struct {
 	cur      []*entry // per key group: the entry of the event being processed
 	shapes   map[string]*shape
 	sorter   *eventtime.Sorter
-	timers   timerHeap
+	timers   timerQueue
 	sink     Sink
 	pool     []*event.Event
 	Stats    Stats
@@ -239,7 +239,8 @@ func (e *Engine) Release(ev *event.Event) {
 }
 
 // Validate checks an event against the declared event types and the key
-// fields of the patterns that see it.
+// fields of the patterns that see it, converting declared time and
+// duration fields in place. It may run on another goroutine than Push.
 func (e *Engine) Validate(ev *event.Event) error {
 	if sh := e.shapes[ev.Type]; sh != nil {
 		if err := sh.check(ev); err != nil {
@@ -308,6 +309,16 @@ func (e *Engine) Push(ev *event.Event) error {
 		e.Stats.Invalid++
 		e.Release(ev)
 		return err
+	}
+	return e.PushValid(ev)
+}
+
+// PushValid is Push for an event that passed Validate. Validate reads only
+// what New built, so another goroutine (the one decoding) may validate
+// while this one pushes, taking the check off the matching goroutine.
+func (e *Engine) PushValid(ev *event.Event) error {
+	if e.persist != nil && e.persist.err != nil {
+		return e.persist.err
 	}
 	if !e.sorter.Push(ev) {
 		e.Stats.Late++

@@ -30,7 +30,8 @@ type entry struct {
 	parts  []string // the key as alerts show it; nil until needed
 	states []*nfa.State
 	timer  int64  // when its timer fires; noDeadline if none
-	hpos   int32  // its timer's index in the engine's heap; -1 if none
+	urgent int64  // the earliest urgent deadline of its states, while it has a timer
+	tseq   uint32 // bumped when its timer moves or goes (see timer)
 	gen    uint32 // bumped when the entry is recycled, to spot stale dirty refs
 
 	// With a store (see persist.go):
@@ -96,7 +97,7 @@ func (g *keyGroup) fresh() *entry {
 		g.free = g.free[:n-1]
 		return en // emptied by recycle
 	}
-	return &entry{g: g, states: make([]*nfa.State, len(g.pats)), timer: noDeadline, hpos: -1}
+	return &entry{g: g, states: make([]*nfa.State, len(g.pats)), timer: noDeadline}
 }
 
 // state returns the entry's state of the pattern at pos, creating it.
@@ -231,7 +232,12 @@ func (e *Engine) recycle(en *entry) {
 	en.dirty, en.bytes = false, 0
 	if e.persist == nil || len(g.free) < maxFree {
 		g.free = append(g.free, en)
+		return
 	}
+	// Dropped: a stale timer may still point here for a while (see
+	// timerQueue.bound); let the states go now.
+	clear(en.states)
+	en.stored = nil
 }
 
 // maxFree bounds the entries a group keeps for reuse with a store: their

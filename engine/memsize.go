@@ -12,12 +12,13 @@ import (
 // the entry, its key (twice: as the map key and split into parts), its
 // per-pattern slices, its slot in its group's map (a Swiss table of 8-slot
 // groups, between 7/16 and 7/8 full, so about 40 bytes a key on average) and
-// in the timer heap (16 bytes, in an array up to twice as long).
+// in the timer queue (40 bytes, in an array that grows by doubling and
+// holds stale timers too: 56 bytes on average).
 //
 // TestCacheAccounting checks the estimate against the heap.
 const (
 	mapSlotBytes   = 40
-	heapTimerBytes = 24
+	heapTimerBytes = 56
 )
 
 // memSize estimates the bytes the entry takes with its states and their

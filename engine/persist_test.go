@@ -60,8 +60,8 @@ func TestCacheAccounting(t *testing.T) {
 		if got := e.persist.cached; got > e.persist.limit {
 			t.Fatalf("after event %d: cache holds %d bytes, bound %d", i, got, e.persist.limit)
 		}
-		if len(e.timers) > cached {
-			t.Fatalf("after event %d: %d timers in memory for %d cached keys", i, len(e.timers), cached)
+		if e.timers.len() > cached {
+			t.Fatalf("after event %d: %d timers in memory for %d cached keys", i, e.timers.len(), cached)
 		}
 	}
 	if _, loads, evictions := e.CacheStats(); loads == 0 || evictions == 0 {

@@ -133,8 +133,8 @@ func (d *durable) commit() {
 	for _, g := range d.e.groups {
 		cached += len(g.keys)
 	}
-	if len(d.e.timers) > cached {
-		d.t.Fatalf("%d timers in memory for %d cached keys", len(d.e.timers), cached)
+	if d.e.timers.len() > cached {
+		d.t.Fatalf("%d timers in memory for %d cached keys", d.e.timers.len(), cached)
 	}
 }
 

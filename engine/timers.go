@@ -3,22 +3,29 @@ package engine
 import "strings"
 
 // timer asks for an entry to be advanced once the watermark reaches at. An
-// entry has at most one timer, at en.timer, and knows where it is in the
-// heap (en.hpos), so that moving or removing it costs O(log n) and the heap
-// holds nothing for entries that left the cache.
+// entry has at most one live timer, at en.timer; moving or removing it
+// leaves the old one in the queue, stale (its seq is no longer the
+// entry's), to be dropped when it comes to the top or at a compaction. So
+// a key whose deadline moves with every event costs one push, and the
+// queue never writes to the entries it holds.
 type timer struct {
-	at     int64
-	urgent int64 // the entry's earliest urgent deadline (nfa.State.UrgentDeadline)
-	en     *entry
+	at   int64
+	en   *entry
+	id   string // the entry's key when set: a stale timer keeps its place however the entry is reused
+	seq  uint32 // en.tseq when set
+	gidx int32  // the entry's key group
 }
 
 // before orders timers by time, then key group, then key, so that entries
-// due at the same time fire in an order independent of the heap's history.
+// due at the same time fire in an order independent of the queue's history.
 func (a *timer) before(b *timer) bool {
 	if a.at != b.at {
 		return a.at < b.at
 	}
-	return keyBefore(a.en.g, a.en.id, b.en.g, b.en.id)
+	if a.gidx != b.gidx {
+		return a.gidx < b.gidx
+	}
+	return a.id < b.id
 }
 
 // keyBefore orders keys of the same time: by key group, then key.
@@ -29,69 +36,113 @@ func keyBefore(ga *keyGroup, ida string, gb *keyGroup, idb string) bool {
 	return strings.Compare(ida, idb) < 0
 }
 
-// timerHeap is a binary min-heap of the cached entries' timers, so that a
-// watermark advance touches only the entries whose timers are due.
-type timerHeap []timer
+// timerQueue is a binary min-heap of the cached entries' timers, live and
+// stale, so that a watermark advance touches only the entries whose timers
+// are due.
+type timerQueue struct {
+	h    []timer
+	live int // timers that are not stale: entries with en.timer set
+}
+
+// len returns the number of live timers.
+func (q *timerQueue) len() int { return q.live }
 
 // set moves en's timer to at (noDeadline removes it); urgent is the
 // earliest urgent deadline of its states.
-func (h *timerHeap) set(en *entry, at, urgent int64) {
+func (q *timerQueue) set(en *entry, at, urgent int64) {
 	switch {
 	case at == noDeadline:
-		h.remove(en)
-	case en.hpos < 0:
-		en.timer = at
-		en.hpos = int32(len(*h))
-		*h = append(*h, timer{at, urgent, en})
-		h.up(int(en.hpos))
+		q.remove(en)
+		return
 	case at == en.timer:
-		(*h)[en.hpos].urgent = urgent
-	default:
-		en.timer = at
-		i := int(en.hpos)
-		(*h)[i].at, (*h)[i].urgent = at, urgent
-		if !h.up(i) {
-			h.down(i)
-		}
+		en.urgent = urgent
+		return
+	case en.timer == noDeadline:
+		q.live++
 	}
+	en.timer, en.urgent = at, urgent
+	en.tseq++
+	q.h = append(q.h, timer{at: at, en: en, id: en.id, seq: en.tseq, gidx: int32(en.g.idx)})
+	q.up(len(q.h) - 1)
+	q.bound()
 }
 
-// remove takes en's timer, if any, out of the heap.
-func (h *timerHeap) remove(en *entry) {
-	en.timer = noDeadline
-	i := int(en.hpos)
-	if i < 0 {
+// remove takes en's timer, if any, out of the queue (it goes stale).
+func (q *timerQueue) remove(en *entry) {
+	if en.timer == noDeadline {
 		return
 	}
-	en.hpos = -1
-	s := *h
-	n := len(s) - 1
-	if i != n {
-		s[i] = s[n]
-		s[i].en.hpos = int32(i)
-	}
-	s[n] = timer{}
-	*h = s[:n]
-	if i != n && !h.up(i) {
-		h.down(i)
+	en.timer = noDeadline
+	en.tseq++
+	q.live--
+	q.bound()
+}
+
+// bound compacts the queue when stale timers outnumber half the live ones
+// (and a constant): a stale timer keeps its entry from being collected, so
+// this bounds what dropped entries cost, and a compaction, linear in the
+// queue, comes only after as many stale timers as it removes, over two.
+func (q *timerQueue) bound() {
+	if len(q.h)-q.live > q.live/2+1024 {
+		q.compact()
 	}
 }
 
-// up moves the timer at i towards the root; it reports whether it moved.
-func (h timerHeap) up(i int) bool {
-	moved := false
+// stale reports whether t no longer is its entry's timer.
+func (t *timer) stale() bool { return t.en.tseq != t.seq || t.en.timer != t.at }
+
+// first returns the earliest live timer, dropping stale ones above it; nil
+// if there is none.
+func (q *timerQueue) first() *timer {
+	for len(q.h) > 0 {
+		if t := &q.h[0]; !t.stale() {
+			return t
+		}
+		q.pop()
+	}
+	return nil
+}
+
+// pop drops the timer at the top of the heap.
+func (q *timerQueue) pop() {
+	n := len(q.h) - 1
+	q.h[0] = q.h[n]
+	q.h[n] = timer{}
+	q.h = q.h[:n]
+	if n > 0 {
+		q.down(0)
+	}
+}
+
+// compact drops the stale timers and rebuilds the heap.
+func (q *timerQueue) compact() {
+	h := q.h[:0]
+	for _, t := range q.h {
+		if !t.stale() {
+			h = append(h, t)
+		}
+	}
+	clear(q.h[len(h):])
+	q.h = h
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		q.down(i)
+	}
+}
+
+func (q *timerQueue) up(i int) {
+	h := q.h
 	for i > 0 {
 		p := (i - 1) / 2
 		if !h[i].before(&h[p]) {
 			break
 		}
-		h.swap(i, p)
-		i, moved = p, true
+		h[i], h[p] = h[p], h[i]
+		i = p
 	}
-	return moved
 }
 
-func (h timerHeap) down(i int) {
+func (q *timerQueue) down(i int) {
+	h := q.h
 	n := len(h)
 	for {
 		l, r, m := 2*i+1, 2*i+2, i
@@ -104,15 +155,9 @@ func (h timerHeap) down(i int) {
 		if m == i {
 			return
 		}
-		h.swap(i, m)
+		h[i], h[m] = h[m], h[i]
 		i = m
 	}
-}
-
-func (h timerHeap) swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].en.hpos = int32(i)
-	h[j].en.hpos = int32(j)
 }
 
 // fireTimers advances every entry whose timer is at or before the
@@ -129,24 +174,24 @@ func (h timerHeap) swap(i, j int) {
 func (e *Engine) fireTimers(t int64) {
 	p := e.persist
 	for p == nil || p.err == nil {
+		tm := e.timers.first()
 		if p != nil {
-			if d := e.nextDue(t); d != nil && (len(e.timers) == 0 || d.before(&e.timers[0])) {
+			if d := e.nextDue(t); d != nil && (tm == nil || d.before(tm)) {
 				p.due.pos++
 				e.wakeStored(d)
 				continue
 			}
 		}
-		if len(e.timers) == 0 || e.timers[0].at > t {
+		if tm == nil || tm.at > t {
 			break
 		}
-		tm := e.timers[0]
 		en := tm.en
-		e.timers.remove(en)
-		e.touch(en)
 		to := t
-		if tm.urgent <= t {
+		if en.urgent <= t {
 			to = tm.at
 		}
+		e.timers.remove(en)
+		e.touch(en)
 		e.advance(en, to)
 	}
 	if p != nil {

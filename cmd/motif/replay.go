@@ -128,7 +128,7 @@ func replay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	el := time.Since(start)
 	rate := float64(r.read) / el.Seconds()
 	fmt.Fprintf(stderr, "replay: %d events read, %d invalid, %d late, %d alerts, %.3fs, %.0f events/s\n",
-		r.read, eng.Stats.Invalid+r.undecodable, eng.Stats.Late, eng.Stats.Alerts, el.Seconds(), rate)
+		r.read, eng.Stats.Invalid+r.undecodable+r.invalid, eng.Stats.Late, eng.Stats.Alerts, el.Seconds(), rate)
 	return code
 }
 
@@ -141,7 +141,8 @@ type replayer struct {
 	stderr      io.Writer
 	name        string
 	read        uint64
-	undecodable uint64
+	undecodable uint64 // lines that are not events
+	invalid     uint64 // events that failed validation
 	writeErr    error
 
 	released []*event.Event // events the engine let go, returned with the next batch
@@ -153,9 +154,10 @@ type replayer struct {
 const batchSize = 256
 
 type decoded struct {
-	ev   *event.Event // nil when err is set
-	err  error
-	line uint64
+	ev      *event.Event // nil when err is set
+	err     error
+	invalid bool // err is a validation error, not a decoding one
+	line    uint64
 }
 
 type batch struct {
@@ -220,7 +222,7 @@ func (r *replayer) run(in io.Reader, eng *engine.Engine, dec *event.Decoder, str
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		r.decodeLoop(in, dec, batches, free, stop)
+		r.decodeLoop(in, eng, dec, batches, free, stop)
 	}()
 	defer func() {
 		close(stop)
@@ -256,11 +258,15 @@ func (r *replayer) run(in io.Reader, eng *engine.Engine, dec *event.Decoder, str
 // was valid.
 func (r *replayer) push(eng *engine.Engine, it decoded) bool {
 	if it.err != nil {
-		r.undecodable++
+		if it.invalid {
+			r.invalid++
+		} else {
+			r.undecodable++
+		}
 		fmt.Fprintf(r.stderr, "%s:%d: %v\n", r.name, it.line, it.err)
 		return false
 	}
-	if err := eng.Push(it.ev); err != nil {
+	if err := eng.PushValid(it.ev); err != nil {
 		fmt.Fprintf(r.stderr, "%s:%d: %v\n", r.name, it.line, err)
 		return false
 	}
@@ -269,7 +275,7 @@ func (r *replayer) push(eng *engine.Engine, it decoded) bool {
 
 // decodeLoop reads and decodes lines into batches until the input ends or
 // stop is closed; it closes batches when it returns.
-func (r *replayer) decodeLoop(in io.Reader, dec *event.Decoder, batches chan<- *batch, free chan *batch, stop <-chan struct{}) {
+func (r *replayer) decodeLoop(in io.Reader, eng *engine.Engine, dec *event.Decoder, batches chan<- *batch, free chan *batch, stop <-chan struct{}) {
 	defer close(batches)
 	br := bufio.NewReaderSize(in, 1<<20)
 	var long []byte
@@ -308,7 +314,11 @@ func (r *replayer) decodeLoop(in io.Reader, dec *event.Decoder, batches chan<- *
 			} else {
 				ev = &event.Event{}
 			}
-			b.items = append(b.items, r.decode(dec, ev, line, lineNo))
+			it := r.decode(eng, dec, ev, line, lineNo)
+			if it.err != nil {
+				spare = append(spare, ev)
+			}
+			b.items = append(b.items, it)
 			if len(b.items) == batchSize && !send() {
 				return
 			}
@@ -323,9 +333,14 @@ func (r *replayer) decodeLoop(in io.Reader, dec *event.Decoder, batches chan<- *
 	}
 }
 
-func (r *replayer) decode(dec *event.Decoder, ev *event.Event, line []byte, lineNo uint64) decoded {
+// decode decodes and validates one line into ev; on an error ev is not
+// used.
+func (r *replayer) decode(eng *engine.Engine, dec *event.Decoder, ev *event.Event, line []byte, lineNo uint64) decoded {
 	if err := dec.Decode(line, ev); err != nil {
 		return decoded{err: err, line: lineNo}
+	}
+	if err := eng.Validate(ev); err != nil {
+		return decoded{err: err, invalid: true, line: lineNo}
 	}
 	if ev.ID == "" {
 		ev.ID = strconv.FormatUint(lineNo, 10)

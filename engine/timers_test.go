@@ -1,0 +1,64 @@
+package engine
+
+import (
+	"cmp"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"testing"
+)
+
+// TestTimerQueue drives the queue with random moves, removals and reuses
+// of entries and checks, against a plain list, that timers come out in
+// (time, group, key) order, each live one once, and that stale timers stay
+// bounded.
+func TestTimerQueue(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	groups := []*keyGroup{{idx: 0}, {idx: 1}}
+	var q timerQueue
+	var ens []*entry
+	for i := range 2000 {
+		g := groups[i%2]
+		ens = append(ens, &entry{g: g, id: "k" + strconv.Itoa(i), timer: noDeadline})
+	}
+	for round := range 20 {
+		for range 20000 {
+			en := ens[rng.IntN(len(ens))]
+			switch rng.IntN(10) {
+			case 0:
+				q.remove(en)
+			case 1: // the entry is reused for another key
+				q.remove(en)
+				en.id = "k" + strconv.Itoa(rng.IntN(100000))
+			default:
+				if en.id == "" {
+					continue
+				}
+				q.set(en, int64(round*1000+rng.IntN(1000)), noDeadline)
+			}
+			if stale := len(q.h) - q.live; stale > q.live/2+1024 {
+				t.Fatalf("%d stale timers beside %d live ones", stale, q.live)
+			}
+		}
+		var want []*entry
+		for _, en := range ens {
+			if en.timer != noDeadline {
+				want = append(want, en)
+			}
+		}
+		if q.len() != len(want) {
+			t.Fatalf("len() = %d, %d entries have a timer", q.len(), len(want))
+		}
+		slices.SortFunc(want, func(a, b *entry) int {
+			return cmp.Or(cmp.Compare(a.timer, b.timer), cmp.Compare(a.g.idx, b.g.idx), cmp.Compare(a.id, b.id))
+		})
+		// Fire half of them, in order.
+		for _, en := range want[:len(want)/2] {
+			tm := q.first()
+			if tm == nil || tm.en != en || tm.at != en.timer {
+				t.Fatalf("round %d: first timer %+v, want %s at %d", round, tm, en.id, en.timer)
+			}
+			q.remove(en)
+		}
+	}
+}
