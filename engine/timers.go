@@ -36,13 +36,24 @@ func keyBefore(ga *keyGroup, ida string, gb *keyGroup, idb string) bool {
 	return strings.Compare(ida, idb) < 0
 }
 
-// timerQueue is a binary min-heap of the cached entries' timers, live and
-// stale, so that a watermark advance touches only the entries whose timers
-// are due.
+// timerQueue holds the cached entries' timers, live and stale, so that a
+// watermark advance touches only the entries whose timers are due. Timers
+// due before nearEnd are in a binary min-heap; later ones wait unsorted in
+// buckets of bucketShift-wide time ranges, which enter the heap one at a
+// time once the heap is empty and the watermark reaches them. The heap thus
+// stays small (the timers of about a second), and a timer set minutes or
+// hours ahead costs an append.
 type timerQueue struct {
-	h    []timer
-	live int // timers that are not stale: entries with en.timer set
+	near    []timer // heap of the timers due before nearEnd
+	nearEnd int64
+	far     map[int64][]timer // bucket number (at >> bucketShift) -> its timers
+	buckets []int64           // min-heap of the numbers in far
+	stored  int               // timers in near and far, live and stale
+	live    int               // timers that are not stale: entries with en.timer set
 }
+
+// bucketShift sets the width of a bucket: 2^30 ns, about a second.
+const bucketShift = 30
 
 // len returns the number of live timers.
 func (q *timerQueue) len() int { return q.live }
@@ -62,9 +73,27 @@ func (q *timerQueue) set(en *entry, at, urgent int64) {
 	}
 	en.timer, en.urgent = at, urgent
 	en.tseq++
-	q.h = append(q.h, timer{at: at, en: en, id: en.id, seq: en.tseq, gidx: int32(en.g.idx)})
-	q.up(len(q.h) - 1)
+	q.push(timer{at: at, en: en, id: en.id, seq: en.tseq, gidx: int32(en.g.idx)})
 	q.bound()
+}
+
+func (q *timerQueue) push(t timer) {
+	q.stored++
+	if t.at < q.nearEnd {
+		q.near = append(q.near, t)
+		up(q.near, len(q.near)-1)
+		return
+	}
+	if q.far == nil {
+		q.far = map[int64][]timer{}
+	}
+	b := t.at >> bucketShift
+	ts, ok := q.far[b]
+	if !ok {
+		q.buckets = append(q.buckets, b)
+		upInt(q.buckets, len(q.buckets)-1)
+	}
+	q.far[b] = append(ts, t)
 }
 
 // remove takes en's timer, if any, out of the queue (it goes stale).
@@ -83,7 +112,7 @@ func (q *timerQueue) remove(en *entry) {
 // this bounds what dropped entries cost, and a compaction, linear in the
 // queue, comes only after as many stale timers as it removes, over two.
 func (q *timerQueue) bound() {
-	if len(q.h)-q.live > q.live/2+1024 {
+	if q.stored-q.live > q.live/2+1024 {
 		q.compact()
 	}
 }
@@ -91,46 +120,77 @@ func (q *timerQueue) bound() {
 // stale reports whether t no longer is its entry's timer.
 func (t *timer) stale() bool { return t.en.tseq != t.seq || t.en.timer != t.at }
 
-// first returns the earliest live timer, dropping stale ones above it; nil
-// if there is none.
-func (q *timerQueue) first() *timer {
-	for len(q.h) > 0 {
-		if t := &q.h[0]; !t.stale() {
-			return t
+// first returns the earliest live timer if it is due at or before t, else
+// nil, dropping stale timers on the way.
+func (q *timerQueue) first(t int64) *timer {
+	for {
+		if len(q.near) > 0 {
+			tm := &q.near[0]
+			if !tm.stale() {
+				if tm.at > t {
+					return nil
+				}
+				return tm
+			}
+			q.pop()
+			continue
 		}
-		q.pop()
+		if len(q.buckets) == 0 || q.buckets[0]<<bucketShift > t {
+			return nil
+		}
+		b := q.buckets[0]
+		n := len(q.buckets) - 1
+		q.buckets[0] = q.buckets[n]
+		q.buckets = q.buckets[:n]
+		downInt(q.buckets, 0)
+		q.near = append(q.near[:0], q.far[b]...)
+		delete(q.far, b)
+		q.nearEnd = (b + 1) << bucketShift
+		heapify(q.near)
 	}
-	return nil
 }
 
 // pop drops the timer at the top of the heap.
 func (q *timerQueue) pop() {
-	n := len(q.h) - 1
-	q.h[0] = q.h[n]
-	q.h[n] = timer{}
-	q.h = q.h[:n]
+	n := len(q.near) - 1
+	q.near[0] = q.near[n]
+	q.near[n] = timer{}
+	q.near = q.near[:n]
+	q.stored--
 	if n > 0 {
-		q.down(0)
+		down(q.near, 0)
 	}
 }
 
-// compact drops the stale timers and rebuilds the heap.
+// compact drops the stale timers.
 func (q *timerQueue) compact() {
-	h := q.h[:0]
-	for _, t := range q.h {
-		if !t.stale() {
-			h = append(h, t)
+	keep := func(ts []timer) []timer {
+		out := ts[:0]
+		for _, t := range ts {
+			if !t.stale() {
+				out = append(out, t)
+			}
 		}
+		clear(ts[len(out):])
+		return out
 	}
-	clear(q.h[len(h):])
-	q.h = h
-	for i := len(h)/2 - 1; i >= 0; i-- {
-		q.down(i)
+	q.near = keep(q.near)
+	heapify(q.near)
+	q.stored = len(q.near)
+	for b, ts := range q.far {
+		ts = keep(ts)
+		q.far[b] = ts // an empty bucket stays until its turn
+		q.stored += len(ts)
 	}
 }
 
-func (q *timerQueue) up(i int) {
-	h := q.h
+func heapify(h []timer) {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		down(h, i)
+	}
+}
+
+func up(h []timer, i int) {
 	for i > 0 {
 		p := (i - 1) / 2
 		if !h[i].before(&h[p]) {
@@ -141,8 +201,7 @@ func (q *timerQueue) up(i int) {
 	}
 }
 
-func (q *timerQueue) down(i int) {
-	h := q.h
+func down(h []timer, i int) {
 	n := len(h)
 	for {
 		l, r, m := 2*i+1, 2*i+2, i
@@ -150,6 +209,35 @@ func (q *timerQueue) down(i int) {
 			m = l
 		}
 		if r < n && h[r].before(&h[m]) {
+			m = r
+		}
+		if m == i {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+}
+
+func upInt(h []int64, i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if h[i] >= h[p] {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+func downInt(h []int64, i int) {
+	n := len(h)
+	for {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && h[l] < h[m] {
+			m = l
+		}
+		if r < n && h[r] < h[m] {
 			m = r
 		}
 		if m == i {
@@ -174,7 +262,7 @@ func (q *timerQueue) down(i int) {
 func (e *Engine) fireTimers(t int64) {
 	p := e.persist
 	for p == nil || p.err == nil {
-		tm := e.timers.first()
+		tm := e.timers.first(t)
 		if p != nil {
 			if d := e.nextDue(t); d != nil && (tm == nil || d.before(tm)) {
 				p.due.pos++
@@ -182,7 +270,7 @@ func (e *Engine) fireTimers(t int64) {
 				continue
 			}
 		}
-		if tm == nil || tm.at > t {
+		if tm == nil {
 			break
 		}
 		en := tm.en

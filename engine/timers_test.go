@@ -34,9 +34,9 @@ func TestTimerQueue(t *testing.T) {
 				if en.id == "" {
 					continue
 				}
-				q.set(en, int64(round*1000+rng.IntN(1000)), noDeadline)
+				q.set(en, int64(round+rng.IntN(3))<<bucketShift+rng.Int64N(1<<bucketShift), noDeadline)
 			}
-			if stale := len(q.h) - q.live; stale > q.live/2+1024 {
+			if stale := q.stored - q.live; stale > q.live/2+1024 {
 				t.Fatalf("%d stale timers beside %d live ones", stale, q.live)
 			}
 		}
@@ -54,11 +54,16 @@ func TestTimerQueue(t *testing.T) {
 		})
 		// Fire half of them, in order.
 		for _, en := range want[:len(want)/2] {
-			tm := q.first()
+			tm := q.first(en.timer)
 			if tm == nil || tm.en != en || tm.at != en.timer {
 				t.Fatalf("round %d: first timer %+v, want %s at %d", round, tm, en.id, en.timer)
 			}
 			q.remove(en)
+		}
+		if rest := want[len(want)/2:]; len(rest) > 0 {
+			if tm := q.first(rest[0].timer - 1); tm != nil {
+				t.Fatalf("round %d: timer at %d is due before %d", round, tm.at, rest[0].timer)
+			}
 		}
 	}
 }
