@@ -46,14 +46,19 @@ func keyBefore(ga *keyGroup, ida string, gb *keyGroup, idb string) bool {
 type timerQueue struct {
 	near    []timer // heap of the timers due before nearEnd
 	nearEnd int64
-	far     map[int64][]timer // bucket number (at >> bucketShift) -> its timers
-	buckets []int64           // min-heap of the numbers in far
-	stored  int               // timers in near and far, live and stale
-	live    int               // timers that are not stale: entries with en.timer set
+	far     map[int64]*[]timer // bucket number (at >> bucketShift) -> its timers
+	buckets []int64            // min-heap of the numbers in far
+	spare   []*[]timer         // emptied buckets, for reuse
+	stored  int                // timers in near and far, live and stale
+	live    int                // timers that are not stale: entries with en.timer set
 }
 
-// bucketShift sets the width of a bucket: 2^30 ns, about a second.
-const bucketShift = 30
+const (
+	// bucketShift sets the width of a bucket: 2^30 ns, about a second.
+	bucketShift = 30
+	// maxSpareBuckets bounds the emptied buckets kept for reuse.
+	maxSpareBuckets = 256
+)
 
 // len returns the number of live timers.
 func (q *timerQueue) len() int { return q.live }
@@ -85,15 +90,21 @@ func (q *timerQueue) push(t timer) {
 		return
 	}
 	if q.far == nil {
-		q.far = map[int64][]timer{}
+		q.far = map[int64]*[]timer{}
 	}
 	b := t.at >> bucketShift
-	ts, ok := q.far[b]
-	if !ok {
+	ts := q.far[b]
+	if ts == nil {
+		if n := len(q.spare); n > 0 {
+			ts, q.spare = q.spare[n-1], q.spare[:n-1]
+		} else {
+			ts = &[]timer{}
+		}
+		q.far[b] = ts
 		q.buckets = append(q.buckets, b)
 		upInt(q.buckets, len(q.buckets)-1)
 	}
-	q.far[b] = append(ts, t)
+	*ts = append(*ts, t)
 }
 
 // remove takes en's timer, if any, out of the queue (it goes stale).
@@ -143,8 +154,14 @@ func (q *timerQueue) first(t int64) *timer {
 		q.buckets[0] = q.buckets[n]
 		q.buckets = q.buckets[:n]
 		downInt(q.buckets, 0)
-		q.near = append(q.near[:0], q.far[b]...)
+		ts := q.far[b]
+		q.near = append(q.near[:0], *ts...)
 		delete(q.far, b)
+		if len(q.spare) < maxSpareBuckets {
+			clear(*ts)
+			*ts = (*ts)[:0]
+			q.spare = append(q.spare, ts)
+		}
 		q.nearEnd = (b + 1) << bucketShift
 		heapify(q.near)
 	}
@@ -177,10 +194,9 @@ func (q *timerQueue) compact() {
 	q.near = keep(q.near)
 	heapify(q.near)
 	q.stored = len(q.near)
-	for b, ts := range q.far {
-		ts = keep(ts)
-		q.far[b] = ts // an empty bucket stays until its turn
-		q.stored += len(ts)
+	for _, ts := range q.far {
+		*ts = keep(*ts) // an empty bucket stays until its turn
+		q.stored += len(*ts)
 	}
 }
 
