@@ -184,7 +184,9 @@ func (e *Engine) settle(en *entry, now int64) {
 // Flush, and the empty entry stays cached like any other: the key's next
 // event finds it there instead of asking the store for a state it no
 // longer has (the stored-key filter cannot forget a key), and eviction
-// drops it once it is the least recently used.
+// drops it once it is the least recently used. An entry with nothing
+// stored leaves the map as in memory while every stored state of its group
+// is cached: its key's next event reads nothing from the store then.
 func (e *Engine) release(en *entry) {
 	for i, st := range en.states {
 		if st != nil {
@@ -192,14 +194,15 @@ func (e *Engine) release(en *entry) {
 		}
 	}
 	p := e.persist
-	if p == nil || en.id == "" {
+	hasStored := p != nil && slices.ContainsFunc(en.stored, func(s stored) bool { return s.at != noStored })
+	if p == nil || en.id == "" || !hasStored && !e.uncachedIn(en.g) {
 		if p != nil {
 			p.cached -= int64(en.bytes)
 		}
 		e.recycle(en)
 		return
 	}
-	if slices.ContainsFunc(en.stored, func(s stored) bool { return s.at != noStored }) {
+	if hasStored {
 		p.tombs = append(p.tombs, tomb{g: en.g, id: en.id, stored: slices.Clone(en.stored)})
 		for i := range en.stored {
 			en.stored[i] = stored{at: noStored}
