@@ -42,6 +42,21 @@ pattern loud {
     begin a: a
 }`
 
+// inMemory runs the in-memory engine over the events of timerPatterns to
+// their end and returns what it emitted.
+func inMemory(t *testing.T, evs []string) *recorder {
+	t.Helper()
+	e, rec := newEngine(t, timerPatterns, Config{})
+	var seq uint64
+	for _, js := range evs {
+		if err := push(t, e, &seq, js); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Close()
+	return rec
+}
+
 // timerEvents returns n events over keys keys, a few per second.
 func timerEvents(n, keys int) []string {
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -144,14 +159,7 @@ func (d *durable) commit() {
 // timers of cached keys only.
 func TestStoredTimersWakeEvictedKeys(t *testing.T) {
 	evs := timerEvents(3000, 120)
-	ref, want := newEngine(t, timerPatterns, Config{})
-	var seq uint64
-	for _, js := range evs {
-		if err := push(t, ref, &seq, js); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ref.Close()
+	want := inMemory(t, evs)
 	if len(want.alerts) < 100 {
 		t.Fatalf("%d alerts: the fixture does not exercise timers", len(want.alerts))
 	}
@@ -330,14 +338,7 @@ func (c *countingStore) Timers(upTo int64, fn func(at int64, pattern string, ver
 // restart, it reads both again, and finds what it needs.
 func TestNoStoreReadsWhileAllCached(t *testing.T) {
 	evs := timerEvents(2000, 120)
-	ref, want := newEngine(t, timerPatterns, Config{})
-	var seq uint64
-	for _, js := range evs {
-		if err := push(t, ref, &seq, js); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ref.Close()
+	want := inMemory(t, evs)
 
 	for _, tc := range []struct {
 		name      string

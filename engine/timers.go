@@ -1,6 +1,9 @@
 package engine
 
-import "strings"
+import (
+	"container/heap"
+	"strings"
+)
 
 // timer asks for an entry to be advanced once the watermark reaches at. An
 // entry has at most one live timer, at en.timer; moving or removing it
@@ -47,7 +50,7 @@ type timerQueue struct {
 	near    []timer // heap of the timers due before nearEnd
 	nearEnd int64
 	far     map[int64]*[]timer // bucket number (at >> bucketShift) -> its timers
-	buckets []int64            // min-heap of the numbers in far
+	buckets bucketHeap         // the numbers in far
 	spare   []*[]timer         // emptied buckets, for reuse
 	stored  int                // timers in near and far, live and stale
 	live    int                // timers that are not stale: entries with en.timer set
@@ -101,8 +104,7 @@ func (q *timerQueue) push(t timer) {
 			ts = &[]timer{}
 		}
 		q.far[b] = ts
-		q.buckets = append(q.buckets, b)
-		upInt(q.buckets, len(q.buckets)-1)
+		heap.Push(&q.buckets, b)
 	}
 	*ts = append(*ts, t)
 }
@@ -149,11 +151,7 @@ func (q *timerQueue) first(t int64) *timer {
 		if len(q.buckets) == 0 || q.buckets[0]<<bucketShift > t {
 			return nil
 		}
-		b := q.buckets[0]
-		n := len(q.buckets) - 1
-		q.buckets[0] = q.buckets[n]
-		q.buckets = q.buckets[:n]
-		downInt(q.buckets, 0)
+		b := heap.Pop(&q.buckets).(int64)
 		ts := q.far[b]
 		q.near = append(q.near[:0], *ts...)
 		delete(q.far, b)
@@ -235,33 +233,19 @@ func down(h []timer, i int) {
 	}
 }
 
-func upInt(h []int64, i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if h[i] >= h[p] {
-			break
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-}
+// bucketHeap is a min-heap of bucket numbers (container/heap): it changes
+// once a bucket, not once a timer.
+type bucketHeap []int64
 
-func downInt(h []int64, i int) {
-	n := len(h)
-	for {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < n && h[l] < h[m] {
-			m = l
-		}
-		if r < n && h[r] < h[m] {
-			m = r
-		}
-		if m == i {
-			return
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
+func (h bucketHeap) Len() int           { return len(h) }
+func (h bucketHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h bucketHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *bucketHeap) Push(x any)        { *h = append(*h, x.(int64)) }
+func (h *bucketHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // fireTimers advances every entry whose timer is at or before the
