@@ -39,7 +39,7 @@ const Source = "log"
 const (
 	DefaultCommitEvents   = 10000
 	DefaultCommitInterval = 100 * time.Millisecond
-	DefaultStateEvents    = 100_000
+	DefaultStateEvents    = 500_000
 	DefaultStateInterval  = 10 * time.Second
 	readBatch             = 1024
 )
@@ -89,9 +89,14 @@ type Config struct {
 	// the states). A restart replays the input from the last commit with
 	// states, without output up to where the alerts end (see takeover.go),
 	// so these bound the replay. A hot key changed by many events is
-	// written once per interval, not once per commit. Zero: the defaults
-	// (DefaultStateEvents, DefaultStateInterval); StateEvents < 0: with
-	// every commit.
+	// written once per interval, not once per commit, and a key whose
+	// partial matches begin and end within one is never written. What a
+	// commit with states costs grows with the keys it writes and deletes,
+	// not with the events since the last one: over many short-lived keys
+	// it can cost more than matching the events in between (see
+	// docs/state.md), which is why the default is half a million events,
+	// a replay of a second or two. Zero: the defaults (DefaultStateEvents,
+	// DefaultStateInterval); StateEvents < 0: with every commit.
 	StateEvents   int
 	StateInterval time.Duration
 
@@ -414,7 +419,7 @@ func (p *Pipeline) startFetch(from uint64) {
 	}
 	// The log's records have no time of their own (Record.Time).
 	dec := p.newDecoder(func() int64 { return 0 })
-	p.fetch = startFetcher(p.store, in.parts[0].Partition, from, dec, &p.events)
+	p.fetch = startFetcher(p.store, in.parts[0].Partition, from, dec, p.eng.Validate, &p.events)
 }
 
 // stopFetch stops reading ahead, dropping what was read.
@@ -735,7 +740,7 @@ func (p *Pipeline) readFetched(limit int) (int, error) {
 			break // the end of the log
 		}
 		r := b.recs[f.pos]
-		err = p.match(0, r.off, Record{Value: b.data[r.start:r.end]}, r.ev, r.err)
+		err = p.match(0, r.off, Record{Value: b.data[r.start:r.end]}, r.ev, r.err, r.valid)
 		p.cur = curRecord{}
 		f.advance() // the batch may go back to the fetcher
 		if err != nil {
@@ -749,12 +754,14 @@ func (p *Pipeline) readFetched(limit int) (int, error) {
 
 func (p *Pipeline) process(i int, off uint64, rec Record) error {
 	ev := p.events.get()
-	return p.match(i, off, rec, ev, p.dec.Decode(rec.Value, ev))
+	return p.match(i, off, rec, ev, p.dec.Decode(rec.Value, ev), false)
 }
 
 // match matches the record at offset off of partition i, decoded into ev
-// (decodeErr: it could not be).
-func (p *Pipeline) match(i int, off uint64, rec Record, ev *event.Event, decodeErr error) error {
+// (decodeErr: it could not be). valid says the engine validated ev as
+// decoded (the fetcher does): unless the record's key fills in a field
+// below, it is pushed without a second check.
+func (p *Pipeline) match(i int, off uint64, rec Record, ev *event.Event, decodeErr error, valid bool) error {
 	p.uncommit++
 	p.cur = curRecord{i, off, rec}
 	if decodeErr != nil {
@@ -769,13 +776,20 @@ func (p *Pipeline) match(i int, off uint64, rec Record, ev *event.Event, decodeE
 	}
 	if p.keySlot >= 0 && p.keySlot < len(ev.Fields) && rec.Key != nil && ev.Fields[p.keySlot].IsNull() {
 		ev.Fields[p.keySlot] = event.StringValue(string(rec.Key))
+		valid = false // validated without it
 	}
 	if ev.ID == "" {
 		ev.ID = p.defaultID(i, off)
 	}
 	ev.Seq = p.seq(i, off)
 	p.wms.Observe(i, ev.Time)
-	if err := p.eng.Push(ev); err != nil {
+	var err error
+	if valid {
+		err = p.eng.PushValid(ev)
+	} else {
+		err = p.eng.Push(ev) // an invalid event is counted and refused there
+	}
+	if err != nil {
 		if errors.Is(err, engine.ErrStore) {
 			return err
 		}

@@ -16,9 +16,12 @@ import (
 // through an eventPool. Run's goroutine does everything else with a
 // record, in offset order, as it does with a record it reads itself.
 //
-// The fetcher decodes with the engine's schema: a pattern change (a new
-// engine) stops it, drops what it read ahead and starts it again where
-// matching stands.
+// The fetcher decodes with the engine's schema and validates with the
+// engine (engine.Engine.Validate, which may run beside matching), so that
+// matching pushes a valid event without checking it again (PushValid) and
+// the first touch of a freshly decoded event is not on the matching
+// goroutine: a pattern change (a new engine) stops it, drops what it read
+// ahead and starts it again where matching stands.
 
 // Size and number of the batches read ahead.
 const (
@@ -35,20 +38,22 @@ type fetched struct {
 }
 
 // fetchedRec is one record read ahead, with its event decoded (or the
-// reason it could not be).
+// reason it could not be) and whether the engine found it valid.
 type fetchedRec struct {
 	off        uint64
 	start, end int // its value: data[start:end]
 	ev         *event.Event
 	err        error
+	valid      bool
 }
 
 // fetcher reads one partition of the embedded log ahead of matching.
 type fetcher struct {
-	store *checkpoint.Store
-	part  uint32
-	dec   Decoder
-	pool  *eventPool
+	store    *checkpoint.Store
+	part     uint32
+	dec      Decoder
+	validate func(*event.Event) error
+	pool     *eventPool
 
 	ready chan *fetched
 	free  chan *fetched
@@ -62,9 +67,10 @@ type fetcher struct {
 	parked bool     // the fetcher found the end and waits for poke
 }
 
-// startFetcher starts reading partition part of the store's log at from.
-func startFetcher(store *checkpoint.Store, part uint32, from uint64, dec Decoder, pool *eventPool) *fetcher {
-	f := &fetcher{store: store, part: part, dec: dec, pool: pool,
+// startFetcher starts reading partition part of the store's log at from,
+// decoding with dec and validating with validate.
+func startFetcher(store *checkpoint.Store, part uint32, from uint64, dec Decoder, validate func(*event.Event) error, pool *eventPool) *fetcher {
+	f := &fetcher{store: store, part: part, dec: dec, validate: validate, pool: pool,
 		ready: make(chan *fetched, fetchDepth), free: make(chan *fetched, fetchDepth),
 		poke: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	for range fetchDepth {
@@ -91,6 +97,7 @@ func (f *fetcher) run(next uint64) {
 			b.data = append(b.data, rec...)
 			r := fetchedRec{off: off, start: start, end: len(b.data), ev: f.pool.get()}
 			r.err = f.dec.Decode(b.data[start:r.end], r.ev)
+			r.valid = r.err == nil && f.validate(r.ev) == nil
 			b.recs = append(b.recs, r)
 			next = off + 1
 			return true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // Commits between the ones that write key states carry alerts only. A
@@ -75,4 +76,36 @@ func TestCrashBetweenStateCommits(t *testing.T) {
 		t.Errorf("the restart made %d alerts already committed", d)
 	}
 	diffAlerts(t, logged(t, s), want)
+}
+
+// By default the key states are written every half a million events (or
+// ten seconds, or when the cache is full): a commit with states over many
+// short-lived keys costs more than matching a hundred thousand events.
+func TestDefaultStateCadence(t *testing.T) {
+	set, _ := fraudInput(t, 10, 10)
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p, err := New(Config{Set: set, Store: s, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		events int
+		due    bool
+	}{
+		{100_000, false},
+		{DefaultStateEvents - 1, false},
+		{DefaultStateEvents, true},
+	} {
+		p.sinceState = tc.events
+		if got := p.statesDue(); got != tc.due {
+			t.Errorf("%d events since the last states: states due %v, want %v", tc.events, got, tc.due)
+		}
+	}
+	p.sinceState = 0
+	now = now.Add(DefaultStateInterval)
+	if !p.statesDue() {
+		t.Errorf("states not due %v after the last", DefaultStateInterval)
+	}
 }
