@@ -114,6 +114,7 @@ type Engine struct {
 	Stats    Stats
 	warned   map[string]bool
 	persist  *persistence
+	shard    *shard // set when the engine is one shard of a Parallel
 }
 
 // New compiles the patterns of a checked set.
@@ -400,6 +401,9 @@ func (e *Engine) flushHeld() {
 		return cmp.Or(cmp.Compare(a.since, b.since), cmp.Compare(a.en.g.idx, b.en.g.idx), strings.Compare(a.en.id, b.en.id))
 	})
 	for _, h := range hs {
+		if e.shard != nil {
+			e.shard.tag.set(phaseHeld, h.since, h.en)
+		}
 		e.advance(h.en, math.MaxInt64)
 	}
 }
@@ -414,12 +418,19 @@ func (e *Engine) drain() {
 
 func (e *Engine) process(ev *event.Event) {
 	e.Stats.Events++
+	if e.shard != nil {
+		e.shard.tag.phase = phaseEvent
+	}
 	r := e.routes(ev.Type)
 	for i, g := range r.groups {
+		if e.shard != nil && !e.shard.owns(i) {
+			continue // another shard's key
+		}
+		k := g.keyOf(ev) // g.keyBuf holds it until the group's entry is registered
 		var en *entry
 		if r.create[i] {
-			en = e.lookup(g, ev)
-		} else if en = e.find(g, ev); en == nil {
+			en = e.lookup(g, k)
+		} else if en = e.find(g, k); en == nil {
 			continue
 		}
 		e.touch(en)
@@ -454,7 +465,10 @@ func (e *Engine) process(ev *event.Event) {
 		}
 		e.settle(en, ev.Time)
 	}
-	if !retained {
+	switch {
+	case e.shard != nil:
+		e.shard.keep[e.shard.tag.seg] = retained // the Parallel releases it
+	case !retained:
 		e.Release(ev)
 	}
 }
@@ -510,6 +524,10 @@ func (e *Engine) MatcherStats() map[string]nfa.Stats {
 }
 
 func (e *Engine) warnOnce(what, pat string, args ...any) {
+	if e.shard != nil {
+		e.shard.warn(what, pat, args)
+		return
+	}
 	k := what + "\x00" + pat
 	if e.warned[k] {
 		return

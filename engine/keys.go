@@ -46,8 +46,13 @@ type entry struct {
 // are different keys (as in FlinkCEP's keyBy) and no two composite keys
 // collide.
 func (g *keyGroup) keyOf(ev *event.Event) []byte {
-	b := g.keyBuf[:0]
-	for _, slot := range g.slots {
+	g.keyBuf = appendKey(g.keyBuf[:0], g.slots, ev)
+	return g.keyBuf
+}
+
+// appendKey appends the key of ev in the given slots to b (see keyOf).
+func appendKey(b []byte, slots []int, ev *event.Event) []byte {
+	for _, slot := range slots {
 		v := ev.Field(slot)
 		b = append(b, byte(v.Kind()))
 		n := len(b)
@@ -55,14 +60,12 @@ func (g *keyGroup) keyOf(ev *event.Event) []byte {
 		b = v.AppendText(b)
 		binary.LittleEndian.PutUint32(b[n:], uint32(len(b)-n-4))
 	}
-	g.keyBuf = b
 	return b
 }
 
-// lookup returns the entry of ev's key, a fresh unregistered one if the key
-// holds no state. g.keyBuf holds the key afterwards.
-func (e *Engine) lookup(g *keyGroup, ev *event.Event) *entry {
-	k := g.keyOf(ev)
+// lookup returns the entry of key k (g.keyOf), a fresh unregistered one if
+// the key holds no state.
+func (e *Engine) lookup(g *keyGroup, k []byte) *entry {
 	if en, ok := g.keys[string(k)]; ok {
 		return en
 	}
@@ -77,10 +80,9 @@ func (e *Engine) lookup(g *keyGroup, ev *event.Event) *entry {
 	return g.fresh()
 }
 
-// find returns the entry of ev's key if the key holds state, else nil.
-// g.keyBuf holds the key afterwards.
-func (e *Engine) find(g *keyGroup, ev *event.Event) *entry {
-	k := g.keyOf(ev)
+// find returns the entry of key k (g.keyOf) if the key holds state, else
+// nil.
+func (e *Engine) find(g *keyGroup, k []byte) *entry {
 	if en, ok := g.keys[string(k)]; ok {
 		return en
 	}

@@ -56,7 +56,9 @@ func (rt *patternRT) deliver(e *Engine, en *entry, st *nfa.State) {
 		}
 		e.Stats.Alerts++
 		rt.alerts++
-		if e.sink != nil {
+		if e.shard != nil {
+			e.shard.alert(a, rt.idx)
+		} else if e.sink != nil {
 			e.sink.Alert(a)
 		}
 	}

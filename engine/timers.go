@@ -278,6 +278,9 @@ func (e *Engine) fireTimers(t int64) {
 		if en.urgent <= t {
 			to = tm.at
 		}
+		if e.shard != nil {
+			e.shard.tag.set(phaseTimer, tm.at, en)
+		}
 		e.timers.remove(en)
 		e.touch(en)
 		e.advance(en, to)

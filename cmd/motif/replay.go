@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -48,6 +49,7 @@ type replayOptions struct {
 	timeField      string
 	idField        string
 	strict         bool
+	workers        int
 }
 
 func replayFlags(stderr io.Writer) (*flag.FlagSet, *replayOptions) {
@@ -66,6 +68,7 @@ func replayFlags(stderr io.Writer) (*flag.FlagSet, *replayOptions) {
 	fs.StringVar(&o.timeField, "time-field", "time", "field `NAME` of the event time")
 	fs.StringVar(&o.idField, "id-field", "id", "field `NAME` of the event id")
 	fs.BoolVar(&o.strict, "strict", false, "stop at the first invalid event (exit 1) instead of skipping it")
+	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "matching goroutines, each owning a share of the keys (the output does not depend on it)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: motif replay -p FILE [-p FILE...] [-e EVENTS] [flags]")
 		fs.PrintDefaults()
@@ -104,12 +107,12 @@ func replay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	out := bufio.NewWriterSize(stdout, 1<<16)
 	r := newReplayer(out, stderr, name)
-	eng, err := engine.New(set, engine.Config{
+	eng, err := engine.NewParallel(set, engine.Config{
 		Recycle:        r.recycle,
 		OutOfOrderness: o.outOfOrderness.d,
 		DefaultWithin:  o.defaultWithin.d,
 		Logger:         slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	}, r)
+	}, r, o.workers)
 	if err != nil {
 		r.finish()
 		fmt.Fprintf(stderr, "motif replay: %v\n", err)
@@ -127,8 +130,9 @@ func replay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	el := time.Since(start)
 	rate := float64(r.read) / el.Seconds()
+	st := eng.Stats()
 	fmt.Fprintf(stderr, "replay: %d events read, %d invalid, %d late, %d alerts, %.3fs, %.0f events/s\n",
-		r.read, eng.Stats.Invalid+r.undecodable+r.invalid, eng.Stats.Late, eng.Stats.Alerts, el.Seconds(), rate)
+		r.read, st.Invalid+r.undecodable+r.invalid, st.Late, st.Alerts, el.Seconds(), rate)
 	return code
 }
 
@@ -215,7 +219,7 @@ func (r *replayer) finish() error {
 	return r.writeErr
 }
 
-func (r *replayer) run(in io.Reader, eng *engine.Engine, dec *event.Decoder, strict bool) int {
+func (r *replayer) run(in io.Reader, eng *engine.Parallel, dec *event.Decoder, strict bool) int {
 	batches := make(chan *batch, 8)
 	free := make(chan *batch, 10)
 	stop := make(chan struct{})
@@ -256,7 +260,7 @@ func (r *replayer) run(in io.Reader, eng *engine.Engine, dec *event.Decoder, str
 
 // push hands one decoded line to the engine; it reports whether the event
 // was valid.
-func (r *replayer) push(eng *engine.Engine, it decoded) bool {
+func (r *replayer) push(eng *engine.Parallel, it decoded) bool {
 	if it.err != nil {
 		if it.invalid {
 			r.invalid++
@@ -275,7 +279,7 @@ func (r *replayer) push(eng *engine.Engine, it decoded) bool {
 
 // decodeLoop reads and decodes lines into batches until the input ends or
 // stop is closed; it closes batches when it returns.
-func (r *replayer) decodeLoop(in io.Reader, eng *engine.Engine, dec *event.Decoder, batches chan<- *batch, free chan *batch, stop <-chan struct{}) {
+func (r *replayer) decodeLoop(in io.Reader, eng *engine.Parallel, dec *event.Decoder, batches chan<- *batch, free chan *batch, stop <-chan struct{}) {
 	defer close(batches)
 	br := bufio.NewReaderSize(in, 1<<20)
 	var long []byte
@@ -335,7 +339,7 @@ func (r *replayer) decodeLoop(in io.Reader, eng *engine.Engine, dec *event.Decod
 
 // decode decodes and validates one line into ev; on an error ev is not
 // used.
-func (r *replayer) decode(eng *engine.Engine, dec *event.Decoder, ev *event.Event, line []byte, lineNo uint64) decoded {
+func (r *replayer) decode(eng *engine.Parallel, dec *event.Decoder, ev *event.Event, line []byte, lineNo uint64) decoded {
 	if err := dec.Decode(line, ev); err != nil {
 		return decoded{err: err, line: lineNo}
 	}
