@@ -439,7 +439,7 @@ func (e *Engine) process(ev *event.Event) {
 	retained := false
 	for i, rt := range r.pats {
 		en := e.cur[rt.g.idx]
-		if en == nil || !r.starts[i] && (en.states[rt.pos] == nil || en.states[rt.pos].Idle()) {
+		if en == nil || !r.starts[i] && (!en.isLive(rt.pos) || en.states[rt.pos].Idle()) {
 			continue // it starts nothing on a key it holds nothing for
 		}
 		st := en.state(rt.pos)

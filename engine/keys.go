@@ -29,10 +29,15 @@ type entry struct {
 	id     string   // the map key; "" while the entry is not in the map
 	parts  []string // the key as alerts show it; nil until needed
 	states []*nfa.State
-	timer  int64  // when its timer fires; noDeadline if none
-	urgent int64  // the earliest urgent deadline of its states, while it has a timer
-	tseq   uint32 // bumped when its timer moves or goes (see timer)
-	gen    uint32 // bumped when the entry is recycled, to spot stale dirty refs
+	// Bit i (for i < 64) of live is set while states[i] may hold something
+	// (settle clears it once the state is idle), of filled while states[i]
+	// may need a reset: so that an event or a timer skips idle states
+	// without reading them.
+	live, filled uint64
+	timer        int64  // when its timer fires; noDeadline if none
+	urgent       int64  // the earliest urgent deadline of its states, while it has a timer
+	tseq         uint32 // bumped when its timer moves or goes (see timer)
+	gen          uint32 // bumped when the entry is recycled, to spot stale dirty refs
 
 	// With a store (see persist.go):
 	dirty  bool     // changed since the last Flush
@@ -109,8 +114,19 @@ func (en *entry) state(pos int) *nfa.State {
 		st = nfa.NewState()
 		en.states[pos] = st
 	}
+	if pos < 64 {
+		en.live |= 1 << pos
+		en.filled |= 1 << pos
+	}
 	return st
 }
+
+// isLive reports whether the state at pos may hold something: false means
+// it is nil or idle.
+func (en *entry) isLive(pos int) bool { return pos >= 64 || en.live>>pos&1 != 0 }
+
+// isFilled reports whether the state at pos may need a reset.
+func (en *entry) isFilled(pos int) bool { return pos >= 64 || en.filled>>pos&1 != 0 }
 
 // register puts a fresh entry into the map under the key in g.keyBuf.
 func (e *Engine) register(en *entry) {
@@ -150,7 +166,7 @@ func (e *Engine) settle(en *entry, now int64) {
 	idle := true
 	urgent, silent := noDeadline, int64(math.MinInt64)
 	for i, st := range en.states {
-		if st == nil {
+		if st == nil || !en.isLive(i) {
 			continue
 		}
 		rt := en.g.pats[i]
@@ -162,6 +178,9 @@ func (e *Engine) settle(en *entry, now int64) {
 			}
 		}
 		if st.Idle() {
+			if i < 64 {
+				en.live &^= 1 << i
+			}
 			continue
 		}
 		idle = false
@@ -191,7 +210,7 @@ func (e *Engine) settle(en *entry, now int64) {
 // is cached: its key's next event reads nothing from the store then.
 func (e *Engine) release(en *entry) {
 	for i, st := range en.states {
-		if st != nil {
+		if st != nil && en.isLive(i) {
 			en.g.pats[i].partialsDelta -= int64(st.PartialMatches())
 		}
 	}
@@ -211,11 +230,17 @@ func (e *Engine) release(en *entry) {
 		}
 	}
 	e.timers.remove(en)
-	for _, st := range en.states {
-		if st != nil {
+	en.reset()
+}
+
+// reset empties every state of the entry.
+func (en *entry) reset() {
+	for i, st := range en.states {
+		if st != nil && en.isFilled(i) {
 			st.Reset()
 		}
 	}
+	en.live, en.filled = 0, 0
 }
 
 // recycle empties an entry, takes its timer out of the heap and returns it
@@ -227,11 +252,7 @@ func (e *Engine) recycle(en *entry) {
 	if en.id != "" {
 		delete(g.keys, en.id)
 	}
-	for _, st := range en.states {
-		if st != nil {
-			st.Reset()
-		}
-	}
+	en.reset()
 	en.id, en.parts = "", nil
 	en.gen++
 	en.dirty, en.bytes = false, 0

@@ -294,7 +294,7 @@ func (e *Engine) fireTimers(t int64) {
 // that produces, and settles the entry.
 func (e *Engine) advance(en *entry, t int64) {
 	for i, st := range en.states {
-		if st == nil || st.Idle() {
+		if st == nil || !en.isLive(i) || st.Idle() {
 			continue
 		}
 		rt := en.g.pats[i]
