@@ -5,7 +5,10 @@
 // timers of windows and absences as the watermark advances, and turns
 // matches into alerts (deterministic ids, suppress, duplicates dropped).
 //
-// State lives in memory here; the durable store and the network sources
-// build on the same pipeline. Replay (motif replay) is this engine fed from
-// a file.
+// An Engine runs on one goroutine. A Parallel spreads the keys over several
+// engines on their own goroutines and merges what they emit back into the
+// one engine's order, so its output is the same for any number of them;
+// replay (motif replay --workers) uses it. Key states live in memory, or
+// with a StateStore beyond it (see persist.go), as the server's pipeline
+// runs them.
 package engine
