@@ -49,6 +49,7 @@ type op struct {
 	ev     *event.Event // nil for the end
 	tick   int64
 	owners uint64 // the shard of the event's key in each group of its route, ownerBits a group
+	shards uint32 // bit i: shard i owns the key of some group
 }
 
 // ownerBits is the width of a group's shard in op.owners; a route with
@@ -209,9 +210,11 @@ func (e *Engine) runShard() {
 		for i, o := range b.ops {
 			s.tag.seg = i
 			if o.ev != nil {
-				s.owners = o.owners
 				e.fireTimers(o.ev.Time)
-				e.process(o.ev)
+				if o.shards>>s.idx&1 != 0 { // else: none of its keys is this shard's
+					s.owners = o.owners
+					e.process(o.ev)
+				}
 				continue
 			}
 			e.fireTimers(o.tick)
@@ -327,26 +330,29 @@ func (p *Parallel) Close() {
 func (p *Parallel) drain() {
 	for ev := p.sorter.Pop(); ev != nil; ev = p.sorter.Pop() {
 		p.stats.Events++
-		p.ops = append(p.ops, op{ev: ev, owners: p.owners(ev)})
+		owners, shards := p.owners(ev)
+		p.ops = append(p.ops, op{ev: ev, owners: owners, shards: shards})
 	}
 	if len(p.ops) >= parallelBatch {
 		p.dispatch()
 	}
 }
 
-// owners returns which shard owns ev's key in each group of its route.
-// The routes and groups of every shard are alike, and read-only.
-func (p *Parallel) owners(ev *event.Event) uint64 {
+// owners returns which shard owns ev's key in each group of its route,
+// and the set of those shards. The routes and groups of every shard are
+// alike, and read-only.
+func (p *Parallel) owners(ev *event.Event) (owners uint64, shards uint32) {
 	r := p.shards[0].routes(ev.Type)
 	if len(r.groups)*ownerBits >= 64 { // so that no real owners equal allOwners
-		return allOwners
+		return allOwners, 1<<len(p.shards) - 1
 	}
-	var o uint64
 	for i, g := range r.groups {
 		p.keyBuf = appendKey(p.keyBuf[:0], g.slots, ev)
-		o |= maphash.Bytes(p.seed, p.keyBuf) % uint64(len(p.shards)) << (i * ownerBits)
+		s := maphash.Bytes(p.seed, p.keyBuf) % uint64(len(p.shards))
+		owners |= s << (i * ownerBits)
+		shards |= 1 << s
 	}
-	return o
+	return owners, shards
 }
 
 // dispatch sends the filled batch to every shard, first completing the
