@@ -2,6 +2,7 @@ package engine
 
 import (
 	"container/heap"
+	"slices"
 	"strings"
 )
 
@@ -59,8 +60,13 @@ type timerQueue struct {
 const (
 	// bucketShift sets the width of a bucket: 2^30 ns, about a second.
 	bucketShift = 30
-	// maxSpareBuckets bounds the emptied buckets kept for reuse.
+	// maxSpareBuckets bounds the emptied buckets kept for reuse, and
+	// maxSpareCap the timers a kept one has room for.
 	maxSpareBuckets = 256
+	maxSpareCap     = 4096
+	// minTimerCap is the room a compaction leaves a bucket or the heap
+	// however few timers it keeps.
+	minTimerCap = 64
 )
 
 // len returns the number of live timers.
@@ -155,7 +161,7 @@ func (q *timerQueue) first(t int64) *timer {
 		ts := q.far[b]
 		q.near = append(q.near[:0], *ts...)
 		delete(q.far, b)
-		if len(q.spare) < maxSpareBuckets {
+		if len(q.spare) < maxSpareBuckets && cap(*ts) <= maxSpareCap {
 			clear(*ts)
 			*ts = (*ts)[:0]
 			q.spare = append(q.spare, ts)
@@ -187,6 +193,11 @@ func (q *timerQueue) compact() {
 			}
 		}
 		clear(ts[len(out):])
+		if cap(out) > 2*len(out)+minTimerCap {
+			// A bucket once filled by many keys that have left since
+			// (evicted, released) gives the memory back.
+			out = slices.Clip(append([]timer(nil), out...))
+		}
 		return out
 	}
 	q.near = keep(q.near)

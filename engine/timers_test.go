@@ -67,3 +67,29 @@ func TestTimerQueue(t *testing.T) {
 		}
 	}
 }
+
+// TestTimerQueueGivesMemoryBack: once most keys leave (evicted or
+// released), a compaction leaves the queue's arrays about the size of the
+// live timers, not of the most it ever held.
+func TestTimerQueueGivesMemoryBack(t *testing.T) {
+	g := &keyGroup{}
+	var q timerQueue
+	var ens []*entry
+	for i := range 200_000 {
+		en := &entry{g: g, id: "k" + strconv.Itoa(i), timer: noDeadline}
+		ens = append(ens, en)
+		// 2000 a bucket, over 100 one-second buckets.
+		q.set(en, int64(i%100)<<bucketShift, noDeadline)
+	}
+	q.first(0) // the first bucket enters the heap
+	for _, en := range ens[:len(ens)-1000] {
+		q.remove(en)
+	}
+	room := cap(q.near) // the emptied buckets kept for reuse are bounded apart
+	for _, ts := range q.far {
+		room += cap(*ts)
+	}
+	if live := q.len(); live != 1000 || room > 4*live+(len(q.far)+1)*minTimerCap {
+		t.Fatalf("%d live timers, room for %d in %d buckets", live, room, len(q.far))
+	}
+}
