@@ -333,6 +333,25 @@ func (e *Engine) CacheStats() (bytes int64, loads, evictions uint64) {
 	return e.persist.cached, e.persist.Loads, e.persist.Evictions
 }
 
+// DirtyBytes estimates what the keys changed since the last Flush take in
+// the cache: the cache's bytes in the share of its entries that changed
+// (over, when a changed key has left since). A Flush encodes them into one
+// batch, which is memory beside the cache until it is committed.
+func (e *Engine) DirtyBytes() int64 {
+	p := e.persist
+	if p == nil {
+		return 0
+	}
+	n := 0
+	for _, g := range e.groups {
+		n += len(g.keys)
+	}
+	if n == 0 {
+		return 0
+	}
+	return p.cached * int64(min(len(p.dirty), n)) / int64(n)
+}
+
 // AppendPending appends the events waiting in the sorter for the watermark,
 // in binary form, so that a commit can carry them (they are past the
 // committed input offsets). RestorePending puts them back.

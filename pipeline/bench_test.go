@@ -44,6 +44,7 @@ func BenchmarkPipeline(b *testing.B) {
 		b.ReportMetric(float64(len(lines)*b.N)/b.Elapsed().Seconds(), "events/s")
 	})
 	b.Run("durable", func(b *testing.B) {
+		var stateCommits uint64
 		for b.Loop() {
 			b.StopTimer()
 			s := openStore(b, b.TempDir())
@@ -57,9 +58,11 @@ func BenchmarkPipeline(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.StopTimer()
+			stateCommits += p.Stats().StateCommits
 			s.Close()
 			b.StartTimer()
 		}
 		b.ReportMetric(float64(len(lines)*b.N)/b.Elapsed().Seconds(), "events/s")
+		b.ReportMetric(float64(stateCommits)/float64(b.N), "state-commits")
 	})
 }

@@ -233,7 +233,11 @@ func (p *Pipeline) statesDue() bool {
 		limit = engine.DefaultCacheBytes
 	}
 	cached, _, _ := p.eng.CacheStats()
-	return cached > limit // only a commit with states lets the cache evict
+	// Only a commit with states lets the cache evict; and the states it
+	// writes are encoded into its batch, memory beside the cache until it
+	// is applied, so they are written before they amount to a quarter of
+	// the cache.
+	return cached > limit || p.eng.DirtyBytes() > limit/4
 }
 
 // inflight is a commit handed to its own goroutine: the batch is applied

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/motifcep/motif/event"
 )
 
 // Commits between the ones that write key states carry alerts only. A
@@ -108,4 +110,39 @@ func TestDefaultStateCadence(t *testing.T) {
 	if !p.statesDue() {
 		t.Errorf("states not due %v after the last", DefaultStateInterval)
 	}
+}
+
+// TestStatesDueBeforeChangesOutgrowTheCache: the states are written once
+// the keys changed since the last write amount to a quarter of the cache,
+// before the cache is full: a commit encodes them into one batch, memory
+// beside the cache.
+func TestStatesDueBeforeChangesOutgrowTheCache(t *testing.T) {
+	set, lines := fraudInput(t, 20_000, 5_000)
+	s := openStore(t, t.TempDir())
+	defer s.Close()
+	const limit = 1 << 20
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p, err := New(Config{Set: set, Store: s, CacheBytes: limit, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := event.NewDecoder(p.eng.Schema(), event.DecoderOptions{RequireTime: true})
+	for i, l := range lines {
+		ev := p.eng.NewEvent()
+		if err := dec.Decode(l, ev); err != nil {
+			t.Fatal(err)
+		}
+		ev.Seq = uint64(i)
+		if err := p.eng.Push(ev); err != nil {
+			t.Fatal(err)
+		}
+		if p.statesDue() {
+			cached, _, _ := p.eng.CacheStats()
+			if dirty := p.eng.DirtyBytes(); cached > limit || dirty <= limit/4 {
+				t.Fatalf("states due with %d bytes cached, %d of them changed (bound %d)", cached, dirty, limit)
+			}
+			return
+		}
+	}
+	t.Fatal("states never due")
 }
