@@ -11,7 +11,6 @@ import (
 	"github.com/motifcep/motif/alert"
 	"github.com/motifcep/motif/event"
 	"github.com/motifcep/motif/internal/golden"
-	"github.com/motifcep/motif/pattern"
 )
 
 var _ = golden.Update
@@ -26,16 +25,8 @@ func (r *recorder) Late(e *event.Event, watermark int64) { r.late = append(r.lat
 
 func newEngine(t *testing.T, src string, cfg Config) (*Engine, *recorder) {
 	t.Helper()
-	f, diags := pattern.Parse("t.motif", []byte(src))
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	set, diags := pattern.Check(f)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
 	rec := &recorder{}
-	e, err := New(set, cfg, rec)
+	e, err := New(checkSet(t, src), cfg, rec)
 	if err != nil {
 		t.Fatal(err)
 	}

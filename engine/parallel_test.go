@@ -153,6 +153,7 @@ func runOnce(t *testing.T, set *pattern.Set, lines []byte, n int, cfg Config) (a
 	return alerts, rec.late, strings.Split(logs.String(), "\n"), st, ps
 }
 
+// checkSet parses and checks a pattern file.
 func checkSet(t *testing.T, src string) *pattern.Set {
 	t.Helper()
 	f, diags := pattern.Parse("t.motif", []byte(src))
