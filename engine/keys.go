@@ -208,12 +208,8 @@ func (e *Engine) settle(en *entry, now int64) {
 // drops it once it is the least recently used. An entry with nothing
 // stored leaves the map as in memory while every stored state of its group
 // is cached: its key's next event reads nothing from the store then.
+// Idle states hold no partial match: the open count does not change.
 func (e *Engine) release(en *entry) {
-	for i, st := range en.states {
-		if st != nil && en.isLive(i) {
-			en.g.pats[i].partialsDelta -= int64(st.PartialMatches())
-		}
-	}
 	p := e.persist
 	hasStored := p != nil && slices.ContainsFunc(en.stored, func(s stored) bool { return s.at != noStored })
 	if p == nil || en.id == "" || !hasStored && !e.uncachedIn(en.g) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"hash/maphash"
 	"strings"
-	"time"
 
 	"github.com/motifcep/motif/alert"
 	"github.com/motifcep/motif/event"
@@ -38,6 +37,7 @@ type Parallel struct {
 	warned map[string]bool
 	ops    []op // the batch being filled
 	flight []*parBatch
+	pos    []int // merge's place in each shard's emissions
 	free   []*parBatch
 	closed bool
 }
@@ -164,9 +164,6 @@ func NewParallel(set *pattern.Set, cfg Config, sink Sink, n int) (*Parallel, err
 	if cfg.Store != nil {
 		return nil, errors.New("engine: a Parallel holds its states in memory (Config.Store must be nil)")
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	p := &Parallel{cfg: cfg, sink: sink, warned: map[string]bool{}}
 	if n <= 1 {
 		e, err := New(set, cfg, sink)
@@ -191,6 +188,7 @@ func NewParallel(set *pattern.Set, cfg Config, sink Sink, n int) (*Parallel, err
 		e.shard = &shard{idx: i, warned: map[string]bool{},
 			in: make(chan *parBatch, parallelFlight), done: make(chan *parBatch, parallelFlight)}
 		p.shards = append(p.shards, e)
+		p.pos = append(p.pos, 0)
 		go e.runShard()
 	}
 	return p, nil
@@ -231,14 +229,6 @@ func (p *Parallel) Schema() *event.Schema { return p.shards[0].Schema() }
 
 // Validate is Engine.Validate; it may run on another goroutine than Push.
 func (p *Parallel) Validate(ev *event.Event) error { return p.shards[0].Validate(ev) }
-
-// Watermark returns the current watermark.
-func (p *Parallel) Watermark() int64 {
-	if p.one != nil {
-		return p.one.Watermark()
-	}
-	return p.sorter.Watermark()
-}
 
 // Stats returns what the engines did: alerts as delivered so far,
 // Suppressed and Duplicates as of Close.
@@ -408,7 +398,8 @@ func (p *Parallel) complete() {
 
 // merge delivers the shards' emissions of one batch in tag order.
 func (p *Parallel) merge(outs [][]item) {
-	pos := make([]int, len(outs))
+	pos := p.pos[:len(outs)]
+	clear(pos)
 	for {
 		best := -1
 		for s, out := range outs {
