@@ -112,6 +112,10 @@ func (c *Node) sinkID(p raftstate.Partition) string {
 	return c.cfg.SinkPrefix + dirName(p)
 }
 
+// errCatalogMoved ends runOnce when the cluster's catalog changed while
+// the worker started.
+var errCatalogMoved = errors.New("cluster: the catalog changed while the partition started")
+
 // run runs the worker until ctx ends or its epoch is stale, starting it
 // again after a failure.
 func (c *Node) run(ctx context.Context, w *worker) {
@@ -126,6 +130,9 @@ func (c *Node) run(ctx context.Context, w *worker) {
 		case errors.Is(err, raftstate.ErrStaleEpoch), errors.Is(err, sink.ErrFenced):
 			log.Info("partition moved to another owner: stopped", "err", err)
 			return
+		case errors.Is(err, errCatalogMoved):
+			log.Info("the patterns changed while the partition started: starting it again with them")
+			continue
 		case err != nil:
 			log.Error("partition worker failed; starting again", "err", err, "in", backoff)
 		}
@@ -256,6 +263,12 @@ func (c *Node) runOnce(ctx context.Context, w *worker, log *slog.Logger) error {
 		w.nd, w.snk, w.ctx = nil, nil, nil
 		w.mu.Unlock()
 	}()
+	// A catalog committed while the worker started was not installed into
+	// it (reconcile installs into running nodes only, and this one was not
+	// yet): start again with it, before matching a record under the old.
+	if now := c.raft.State().Catalog(); now.Revision != cat.Revision {
+		return errCatalogMoved
+	}
 
 	errc := make(chan error, 3)
 	go func() { errc <- nd.Run(ctx) }()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -145,6 +146,11 @@ func TestClusterFailover(t *testing.T) {
 	wait.Within(t, 30*time.Second, "partitions spread over three nodes", func() bool {
 		return balancedOver(clusterStatus(ms), parts, ids...)
 	})
+	// The replay the alerts are checked against matched every event with
+	// the patterns: so must the partitions, from their first record.
+	wait.Within(t, 30*time.Second, "the patterns installed in every partition", func() bool {
+		return patternsEverywhere(ms, parts)
+	})
 
 	const chunks = 5
 	chunk := func(k int) {
@@ -224,7 +230,10 @@ func TestClusterFailover(t *testing.T) {
 		return balancedOver(clusterStatus(ms), parts, ids...)
 	})
 
-	wait.Within(t, 90*time.Second, "every alert in the alert topic", func() bool { return alerted() >= len(want) })
+	if !waitFor(90*time.Second, func() bool { return alerted() >= len(want) }) {
+		describeStall(t, brokers, ms, parts, want)
+		t.Fatalf("timed out after %v waiting for every alert in the alert topic", 90*time.Second)
+	}
 	checkAlertTopic(t, brokers, "alerts", want)
 	takeovers, replays := 0, 0
 	for _, m := range ms {
@@ -242,6 +251,94 @@ func TestClusterFailover(t *testing.T) {
 		t.Error("no takeover replayed records with alerts suppressed: the test did not exercise it")
 	}
 }
+
+// patternsEverywhere reports whether every one of parts partitions runs
+// with the cluster's current catalog, as its owner reports it.
+func patternsEverywhere(ms []*member, parts int) bool {
+	running := 0
+	for _, m := range ms {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		st, err := m.client.Status(ctx)
+		cancel()
+		cs := st.GetCluster()
+		if err != nil || cs == nil || cs.GetCatalogRevision() == 0 {
+			return false
+		}
+		for _, p := range cs.GetPartitions() {
+			if p.GetOwner() == m.id && p.GetCatalogRevision() == cs.GetCatalogRevision() {
+				running++
+			}
+		}
+	}
+	return running == parts
+}
+
+// waitFor polls cond until it holds or timeout passes, and says which.
+func waitFor(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return true
+}
+
+// describeStall logs what a test needs to tell where alerts stopped: the
+// alerts wanted and delivered per input partition, the alert topic's
+// stable and high offsets (they differ while a transaction is open), and
+// the cluster's view of every partition.
+func describeStall(t *testing.T, brokers []string, ms []*member, parts int, want []string) {
+	t.Helper()
+	per := func(alerts []string) []int {
+		n := make([]int, parts+1)
+		for _, a := range alerts {
+			if m := alertKeyNum.FindStringSubmatch(a); m != nil {
+				n[atoi(m[1])%parts]++
+			} else {
+				n[parts]++
+			}
+		}
+		return n
+	}
+	var got []string
+	for _, r := range kafkatest.ReadAll(t, brokers, "alerts") {
+		got = append(got, string(r.Value))
+	}
+	wantN, gotN := per(want), per(got)
+	t.Logf("alerts per input partition (last: no key found): want %v, delivered %v", wantN, gotN)
+	for p := range parts {
+		if wantN[p] == gotN[p] {
+			continue
+		}
+		for _, a := range want {
+			if m := alertKeyNum.FindStringSubmatch(a); m != nil && atoi(m[1])%parts == p && !slices.ContainsFunc(got, func(g string) bool { return stripDetected([]byte(g)) == a }) {
+				t.Logf("partition %d: missing %s", p, a)
+			}
+		}
+		part, sink := fmt.Sprintf("partition=events/%d ", p), fmt.Sprintf("sink=motif-events-%d ", p)
+		for _, m := range ms {
+			for l := range strings.Lines(m.proc.log()) {
+				if strings.Contains(l, part) || strings.Contains(l, sink) || strings.Contains(l, "=== start") {
+					t.Logf("%s: %s", m.id, strings.TrimSpace(l))
+				}
+			}
+		}
+	}
+	stable, high := kafkatest.Bounds(t, brokers, "alerts")
+	t.Logf("alert topic: last stable offsets %v, high watermarks %v", stable, high)
+	for _, p := range clusterStatus(ms).GetPartitions() {
+		t.Logf("partition %v", p)
+	}
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+var alertKeyNum = regexp.MustCompile(`"key":"[cu](\d+)"`)
 
 // signal sends sig to the running server.
 func (p *serveProc) signal(t *testing.T, sig syscall.Signal) {

@@ -200,3 +200,25 @@ func caughtUp(next, end map[int32]int64) bool {
 	}
 	return true
 }
+
+// Bounds returns, for every partition of topic, its last stable offset (the
+// end read_committed readers see) and its high watermark (the end with open
+// transactions' records): they differ while a transaction is open.
+func Bounds(t testing.TB, addrs []string, topic string) (stable, high map[int32]int64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	_, stable = listBounds(ctx, t, addrs, topic)
+	cl := newClient(t, addrs)
+	defer cl.Close()
+	e, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = e.Error()
+	}
+	if err != nil {
+		t.Fatalf("kafkatest: listing end offsets of %s: %v", topic, err)
+	}
+	high = make(map[int32]int64)
+	e.Each(func(o kadm.ListedOffset) { high[o.Partition] = o.Offset })
+	return stable, high
+}
