@@ -43,6 +43,15 @@ func (s *Store) NewBatch() *Batch {
 	return &Batch{s: s, b: s.db.NewBatch()}
 }
 
+// Len is the size of the batch's writes in bytes: Go memory until it is
+// committed (and, for a large batch, until Pebble flushes it).
+func (b *Batch) Len() int {
+	if b.b == nil {
+		return 0
+	}
+	return b.b.Len()
+}
+
 // Err returns the first error the batch met, if any.
 func (b *Batch) Err() error { return b.err }
 

@@ -283,12 +283,15 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 	return n, nil
 }
 
-// evict drops least recently used clean entries until the cache is within
-// its bound. Candidates are sampled (map iteration starts at random), so
+// evict drops least recently used clean entries until the cache holds at
+// most three quarters of its bound: the last quarter is room for the keys
+// that change until the next Flush, whose batch is memory beside the cache
+// (the pipeline flushes before the cache and that batch pass the bound
+// together). Candidates are sampled (map iteration starts at random), so
 // the cost does not grow with the number of keys.
 func (e *Engine) evict() {
 	p := e.persist
-	for p.cached > p.limit {
+	for p.cached > p.limit-p.limit/4 {
 		var victim *entry
 		for _, g := range e.groups {
 			k := 0

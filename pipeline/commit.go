@@ -235,9 +235,15 @@ func (p *Pipeline) statesDue() bool {
 	cached, _, _ := p.eng.CacheStats()
 	// Only a commit with states lets the cache evict; and the states it
 	// writes are encoded into its batch, memory beside the cache until it
-	// is applied, so they are written before they amount to a quarter of
-	// the cache.
-	return cached > limit || p.eng.DirtyBytes() > limit/4
+	// is applied. So states are written before the cache, the batch they
+	// would make and the batch still in flight outgrow the cache's bound
+	// together (or the changes alone a quarter of it).
+	var flying int64
+	if fl := p.flight; fl != nil && !fl.landed {
+		flying = fl.bytes
+	}
+	dirty := p.eng.DirtyBytes()
+	return cached+dirty+flying > limit || dirty > limit/4
 }
 
 // inflight is a commit handed to its own goroutine: the batch is applied
@@ -252,6 +258,7 @@ type inflight struct {
 	landed bool       // done was received into err
 	err    error
 	states bool
+	bytes  int64    // the batch's size, Go memory until it lands
 	stats  Stats    // to publish once it is durable
 	next   []uint64 // the input offsets it commits
 }
@@ -288,7 +295,7 @@ func (p *Pipeline) commitAs(states bool) error {
 	} else {
 		p.stateStale = true
 	}
-	fl := &inflight{done: make(chan error, 1), states: states, stats: p.snapshot(), next: slices.Clone(p.next)}
+	fl := &inflight{done: make(chan error, 1), states: states, bytes: int64(b.Len()), stats: p.snapshot(), next: slices.Clone(p.next)}
 	fl.stats.Commits++
 	if states {
 		fl.stats.StateCommits++

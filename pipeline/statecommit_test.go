@@ -112,21 +112,22 @@ func TestDefaultStateCadence(t *testing.T) {
 	}
 }
 
-// TestStatesDueBeforeChangesOutgrowTheCache: the states are written once
-// the keys changed since the last write amount to a quarter of the cache,
-// before the cache is full: a commit encodes them into one batch, memory
-// beside the cache.
+// TestStatesDueBeforeChangesOutgrowTheCache: the states are written before
+// the cache and the batch they make outgrow the cache's bound together: a
+// commit encodes the changed keys into one batch, memory beside the cache
+// until it is applied. A batch still in flight counts too.
 func TestStatesDueBeforeChangesOutgrowTheCache(t *testing.T) {
-	set, lines := fraudInput(t, 20_000, 5_000)
+	set, lines := fraudInput(t, 40_000, 5_000)
 	s := openStore(t, t.TempDir())
 	defer s.Close()
-	const limit = 1 << 20
+	const limit = 256 << 10
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	p, err := New(Config{Set: set, Store: s, CacheBytes: limit, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dec := event.NewDecoder(p.eng.Schema(), event.DecoderOptions{RequireTime: true})
+	commits, byTotal := 0, 0
 	for i, l := range lines {
 		ev := p.eng.NewEvent()
 		if err := dec.Decode(l, ev); err != nil {
@@ -136,13 +137,35 @@ func TestStatesDueBeforeChangesOutgrowTheCache(t *testing.T) {
 		if err := p.eng.Push(ev); err != nil {
 			t.Fatal(err)
 		}
-		if p.statesDue() {
-			cached, _, _ := p.eng.CacheStats()
-			if dirty := p.eng.DirtyBytes(); cached > limit || dirty <= limit/4 {
-				t.Fatalf("states due with %d bytes cached, %d of them changed (bound %d)", cached, dirty, limit)
+		p.uncommit++
+		cached, _, _ := p.eng.CacheStats()
+		dirty := p.eng.DirtyBytes()
+		if !p.statesDue() {
+			if cached+dirty > limit {
+				t.Fatalf("states not due with %d bytes cached, %d of them changed: over the bound %d", cached, dirty, limit)
 			}
-			return
+			// With a batch of a quarter of the cache in flight, they are
+			// due as soon as the three pass the bound.
+			p.flight = &inflight{bytes: limit / 4}
+			due := p.statesDue()
+			p.flight = nil
+			if over := cached+dirty+limit/4 > limit; due != over {
+				t.Fatalf("with %d bytes cached, %d changed and %d in flight: states due %v", cached, dirty, limit/4, due)
+			}
+			continue
+		}
+		if dirty <= limit/4 {
+			byTotal++
+		}
+		if err := p.commitStates(); err != nil {
+			t.Fatal(err)
+		}
+		if commits++; commits == 20 {
+			break
 		}
 	}
-	t.Fatal("states never due")
+	t.Logf("%d commits with states, %d of them due by the cache and its changes together", commits, byTotal)
+	if byTotal == 0 {
+		t.Fatalf("%d commits with states, none due by the cache and its changes together: the test exercised nothing", commits)
+	}
 }
