@@ -156,11 +156,7 @@ func runOnce(t *testing.T, set *pattern.Set, lines []byte, n int, cfg Config) (a
 // checkSet parses and checks a pattern file.
 func checkSet(t *testing.T, src string) *pattern.Set {
 	t.Helper()
-	f, diags := pattern.Parse("t.motif", []byte(src))
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	set, diags := pattern.Check(f)
+	set, diags := pattern.Compile("t.motif", []byte(src))
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

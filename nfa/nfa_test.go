@@ -37,13 +37,9 @@ func stepAll(t testing.TB, src, events string) (*Matcher, *State, *Output) {
 // compileOne parses, checks and compiles the single pattern in src.
 func compileOne(t testing.TB, src string, schema *event.Schema) *Program {
 	t.Helper()
-	f, diags := pattern.Parse("t.motif", []byte(src))
+	set, diags := pattern.Compile("t.motif", []byte(src))
 	if diags.HasErrors() {
-		t.Fatalf("parse: %v", diags)
-	}
-	set, diags := pattern.Check(f)
-	if diags.HasErrors() {
-		t.Fatalf("check: %v", diags)
+		t.Fatal(diags)
 	}
 	prog, err := Compile(set.Patterns[0], Options{Schema: schema})
 	if err != nil {

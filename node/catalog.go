@@ -276,9 +276,5 @@ func (c *catalog) patterns() (pipeline.Patterns, error) {
 }
 
 func checkSource(name, src string) (*pattern.Set, pattern.Diagnostics) {
-	f, diags := pattern.Parse(name, []byte(src))
-	if diags.HasErrors() {
-		return nil, diags
-	}
-	return pattern.Check(f)
+	return pattern.Compile(name, []byte(src))
 }

@@ -325,3 +325,20 @@ func TestCheckNeverPanics(t *testing.T) {
 	}
 	Check(files...)
 }
+
+// Compile checks a source that parses, and stops at the parse errors of
+// one that does not.
+func TestCompile(t *testing.T) {
+	set, diags := Compile("ok.motif", []byte("event auth { amount: number }\npattern p {\n    within 1m\n    begin a: auth where amount > 1\n}\n"))
+	if set == nil || diags.HasErrors() || len(set.Patterns) != 1 {
+		t.Errorf("Compile(ok) = %v, %v", set, diags)
+	}
+	set, diags = Compile("bad.motif", []byte("pattern p {\n"))
+	if set != nil || !diags.HasErrors() || !strings.HasPrefix(diags[0].String(), "bad.motif:") {
+		t.Errorf("Compile(unparsable) = %v, %v", set, diags)
+	}
+	set, diags = Compile("unknown.motif", []byte("event auth { amount: number }\npattern p {\n    within 1m\n    begin a: auth where amout > 1\n}\n"))
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "amout") {
+		t.Errorf("Compile(unknown field) = %v, %v", set, diags)
+	}
+}

@@ -56,6 +56,17 @@ func Load(paths ...string) (*Set, Diagnostics) {
 	return set, diags
 }
 
+// Compile parses and checks one source as a set: the checker runs only
+// when it parses.
+func Compile(name string, src []byte) (*Set, Diagnostics) {
+	f, diags := Parse(name, src)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	set, cds := Check(f)
+	return set, append(diags, cds...)
+}
+
 // Stages returns every stage of p in pre-order: a group comes before its
 // inner stages.
 func Stages(p *PatternDecl) []*Stage {

@@ -31,11 +31,7 @@ func fraudInput(t testing.TB, n, keys int) (*pattern.Set, [][]byte) {
 
 func mustSet(t testing.TB, src string) *pattern.Set {
 	t.Helper()
-	f, diags := pattern.Parse("p.motif", []byte(src))
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	set, diags := pattern.Check(f)
+	set, diags := pattern.Compile("p.motif", []byte(src))
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

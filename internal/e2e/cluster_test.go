@@ -230,7 +230,7 @@ func TestClusterFailover(t *testing.T) {
 		return balancedOver(clusterStatus(ms), parts, ids...)
 	})
 
-	if !waitFor(90*time.Second, func() bool { return alerted() >= len(want) }) {
+	if !wait.Until(90*time.Second, func() bool { return alerted() >= len(want) }) {
 		describeStall(t, brokers, ms, parts, want)
 		t.Fatalf("timed out after %v waiting for every alert in the alert topic", 90*time.Second)
 	}
@@ -271,18 +271,6 @@ func patternsEverywhere(ms []*member, parts int) bool {
 		}
 	}
 	return running == parts
-}
-
-// waitFor polls cond until it holds or timeout passes, and says which.
-func waitFor(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	return true
 }
 
 // describeStall logs what a test needs to tell where alerts stopped: the

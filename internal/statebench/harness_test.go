@@ -49,11 +49,7 @@ func envInt(tb testing.TB, name string, def int) int {
 
 func patternSet(tb testing.TB) *pattern.Set {
 	tb.Helper()
-	f, diags := pattern.Parse("statebench.motif", []byte(Pattern))
-	if diags.HasErrors() {
-		tb.Fatal(diags)
-	}
-	set, diags := pattern.Check(f)
+	set, diags := pattern.Compile("statebench.motif", []byte(Pattern))
 	if diags.HasErrors() {
 		tb.Fatal(diags)
 	}

@@ -19,11 +19,20 @@ func For(t testing.TB, what string, cond func() bool) {
 // Within polls cond until it holds, failing the test after timeout.
 func Within(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	if !Until(timeout, cond) {
+		t.Fatalf("timed out after %v waiting for %s", timeout, what)
+	}
+}
+
+// Until polls cond until it holds or timeout passes, and reports which:
+// for a test that has more to say than Within when the time is up.
+func Until(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+			return false
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+	return true
 }

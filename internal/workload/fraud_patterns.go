@@ -4,11 +4,7 @@ import "github.com/motifcep/motif/pattern"
 
 // FraudSet returns FraudPatterns parsed and checked.
 func FraudSet() (*pattern.Set, error) {
-	f, diags := pattern.Parse("fraud.motif", []byte(FraudPatterns))
-	if diags.HasErrors() {
-		return nil, diags
-	}
-	set, diags := pattern.Check(f)
+	set, diags := pattern.Compile("fraud.motif", []byte(FraudPatterns))
 	if diags.HasErrors() {
 		return nil, diags
 	}
