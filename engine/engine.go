@@ -35,8 +35,9 @@ type Config struct {
 	// Logger receives warnings (never one per event); nil discards.
 	Logger *slog.Logger
 	// Recycle receives every event the engine is done with (matched and not
-	// kept by any partial match, invalid, or late), for reuse by the
-	// producer; it may be called from Push and Close only. Nil keeps them in
+	// kept by any partial match, kept and since let go of by every partial
+	// match, invalid, or late), for reuse by the producer; it may be called
+	// from Push, AdvanceWatermark, Flush and Close only. Nil keeps them in
 	// the engine's own pool (NewEvent).
 	Recycle func(*event.Event)
 
@@ -111,6 +112,7 @@ type Engine struct {
 	timers   timerQueue
 	sink     Sink
 	pool     []*event.Event
+	dropped  []*event.Event // scratch of reset (see drop)
 	Stats    Stats
 	warned   map[string]bool
 	persist  *persistence
@@ -228,6 +230,28 @@ func (e *Engine) NewEvent() *event.Event {
 		return ev
 	}
 	return &event.Event{}
+}
+
+// drop lets go of the events in *evs, which states stopped holding, and
+// empties it. One that no one holds any more is released; a shard collects
+// those for its Parallel, which releases them once the batch is done (the
+// shards may still read the batch's events until then).
+func (e *Engine) drop(evs *[]*event.Event) {
+	if len(*evs) == 0 {
+		return
+	}
+	for _, ev := range *evs {
+		if !ev.Drop() {
+			continue
+		}
+		if e.shard != nil {
+			e.shard.freed = append(e.shard.freed, ev)
+		} else {
+			e.Release(ev)
+		}
+	}
+	clear(*evs)
+	*evs = (*evs)[:0]
 }
 
 // Release hands back an event the engine is done with (see Config.Recycle).
@@ -416,10 +440,16 @@ func (e *Engine) drain() {
 	e.fireTimers(e.sorter.Watermark())
 }
 
+// process matches one event. The engine holds it meanwhile (a shard's
+// Parallel holds it for the shard), so that a state that takes it and lets
+// go of it within the step does not free it; the states that keep it hold
+// it on their own.
 func (e *Engine) process(ev *event.Event) {
 	e.Stats.Events++
 	if e.shard != nil {
 		e.shard.tag.phase = phaseEvent
+	} else {
+		ev.Hold()
 	}
 	r := e.routes(ev.Type)
 	for i, g := range r.groups {
@@ -436,7 +466,6 @@ func (e *Engine) process(ev *event.Event) {
 		e.touch(en)
 		e.cur[g.idx] = en
 	}
-	retained := false
 	for i, rt := range r.pats {
 		en := e.cur[rt.g.idx]
 		if en == nil || !r.starts[i] && (!en.isLive(rt.pos) || en.states[rt.pos].Idle()) {
@@ -445,9 +474,7 @@ func (e *Engine) process(ev *event.Event) {
 		st := en.state(rt.pos)
 		rt.out.Reset()
 		before := st.PartialMatches()
-		if rt.m.Step(st, ev, &rt.out) {
-			retained = true
-		}
+		rt.m.Step(st, ev, &rt.out)
 		rt.partialsDelta += int64(st.PartialMatches() - before)
 		rt.deliver(e, en, st)
 		if en.id == "" && !st.Idle() { // after deliver: suppress keeps state too
@@ -465,10 +492,7 @@ func (e *Engine) process(ev *event.Event) {
 		}
 		e.settle(en, ev.Time)
 	}
-	switch {
-	case e.shard != nil:
-		e.shard.keep[e.shard.tag.seg] = retained // the Parallel releases it
-	case !retained:
+	if e.shard == nil && ev.Drop() {
 		e.Release(ev)
 	}
 }

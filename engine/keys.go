@@ -226,17 +226,18 @@ func (e *Engine) release(en *entry) {
 		}
 	}
 	e.timers.remove(en)
-	en.reset()
+	e.reset(en)
 }
 
 // reset empties every state of the entry.
-func (en *entry) reset() {
+func (e *Engine) reset(en *entry) {
 	for i, st := range en.states {
 		if st != nil && en.isFilled(i) {
-			st.Reset()
+			st.Reset(&e.dropped)
 		}
 	}
 	en.live, en.filled = 0, 0
+	e.drop(&e.dropped)
 }
 
 // recycle empties an entry, takes its timer out of the heap and returns it
@@ -248,7 +249,7 @@ func (e *Engine) recycle(en *entry) {
 	if en.id != "" {
 		delete(g.keys, en.id)
 	}
-	en.reset()
+	e.reset(en)
 	en.id, en.parts = "", nil
 	en.gen++
 	en.dirty, en.bytes = false, 0

@@ -61,10 +61,10 @@ const (
 
 // parBatch is a run of ops on its way through the shards.
 type parBatch struct {
-	ops  []op
-	out  [][]item // per shard: what it emitted, in its order
-	keep [][]bool // per shard, per op: the shard's states kept the event
-	done int      // shards done with it (counted by the Parallel)
+	ops   []op
+	out   [][]item         // per shard: what it emitted, in its order
+	freed [][]*event.Event // per shard: events its states let go of that no one holds
+	done  int              // shards done with it (counted by the Parallel)
 }
 
 // item is an alert or a warning a shard emitted, tagged with its place in
@@ -121,7 +121,7 @@ type shard struct {
 	owners uint64 // of the op being matched
 	tag    tag
 	out    []item
-	keep   []bool
+	freed  []*event.Event
 	warned map[string]bool
 	in     chan *parBatch
 	done   chan *parBatch
@@ -198,13 +198,7 @@ func NewParallel(set *pattern.Set, cfg Config, sink Sink, n int) (*Parallel, err
 func (e *Engine) runShard() {
 	s := e.shard
 	for b := range s.in {
-		s.out = b.out[s.idx][:0]
-		s.keep = b.keep[s.idx]
-		if cap(s.keep) < len(b.ops) {
-			s.keep = make([]bool, len(b.ops))
-		}
-		s.keep = s.keep[:len(b.ops)]
-		clear(s.keep)
+		s.out, s.freed = b.out[s.idx][:0], b.freed[s.idx][:0]
 		for i, o := range b.ops {
 			s.tag.seg = i
 			if o.ev != nil {
@@ -218,8 +212,8 @@ func (e *Engine) runShard() {
 			e.fireTimers(o.tick)
 			e.flushHeld()
 		}
-		b.out[s.idx], b.keep[s.idx] = s.out, s.keep
-		s.out, s.keep = nil, nil
+		b.out[s.idx], b.freed[s.idx] = s.out, s.freed
+		s.out, s.freed = nil, nil
 		s.done <- b
 	}
 }
@@ -321,6 +315,7 @@ func (p *Parallel) drain() {
 	for ev := p.sorter.Pop(); ev != nil; ev = p.sorter.Pop() {
 		p.stats.Events++
 		owners, shards := p.owners(ev)
+		ev.Hold() // until the batch is done (see complete)
 		p.ops = append(p.ops, op{ev: ev, owners: owners, shards: shards})
 	}
 	if len(p.ops) >= parallelBatch {
@@ -358,7 +353,7 @@ func (p *Parallel) dispatch() {
 	if n := len(p.free); n > 0 {
 		b, p.free = p.free[n-1], p.free[:n-1]
 	} else {
-		b = &parBatch{out: make([][]item, len(p.shards)), keep: make([][]bool, len(p.shards))}
+		b = &parBatch{out: make([][]item, len(p.shards)), freed: make([][]*event.Event, len(p.shards))}
 	}
 	b.ops, p.ops = p.ops, b.ops[:0]
 	for _, e := range p.shards {
@@ -368,7 +363,9 @@ func (p *Parallel) dispatch() {
 }
 
 // complete waits for the oldest batch on its way, delivers what the shards
-// emitted in the one engine's order and releases the events no shard kept.
+// emitted in the one engine's order and releases the events no one holds
+// any more: the batch's own that no state kept, and those the shards' states
+// let go of.
 func (p *Parallel) complete() {
 	b := p.flight[0]
 	p.flight = append(p.flight[:0], p.flight[1:]...)
@@ -377,14 +374,7 @@ func (p *Parallel) complete() {
 	}
 	p.merge(b.out)
 	for i, o := range b.ops {
-		if o.ev == nil {
-			continue
-		}
-		kept := false
-		for _, k := range b.keep {
-			kept = kept || k[i]
-		}
-		if !kept {
+		if o.ev != nil && o.ev.Drop() {
 			p.release(o.ev)
 		}
 		b.ops[i] = op{}
@@ -392,6 +382,11 @@ func (p *Parallel) complete() {
 	for i := range b.out {
 		clear(b.out[i])
 		b.out[i] = b.out[i][:0]
+		for _, ev := range b.freed[i] {
+			p.release(ev)
+		}
+		clear(b.freed[i])
+		b.freed[i] = b.freed[i][:0]
 	}
 	p.free = append(p.free, b)
 }

@@ -28,8 +28,10 @@ type patternRT struct {
 	partialsDelta int64
 }
 
-// deliver turns the matches in rt.out into alerts.
+// deliver turns the matches in rt.out into alerts, then lets go of the
+// events the step dropped.
 func (rt *patternRT) deliver(e *Engine, en *entry, st *nfa.State) {
+	defer e.drop(&rt.m.Dropped)
 	if len(rt.out.Matches) == 0 {
 		rt.warnCap(e)
 		return

@@ -1,5 +1,7 @@
 package event
 
+import "sync/atomic"
+
 // Event is one decoded input event. Fields holds the values of the attribute
 // paths the loaded patterns read, indexed by the slots of a Schema; the JSON
 // itself is not kept.
@@ -9,7 +11,28 @@ type Event struct {
 	ID     string // as echoed in alerts: the input's id, or the source position
 	Seq    uint64 // arrival order within its stream; breaks ties of equal Time
 	Fields []Value
+
+	refs int32 // holders (see Hold)
 }
+
+// Hold records one more holder of the event: a partial match that keeps
+// it, or a stage that has yet to finish with it. Drop lets go of one and
+// reports whether it was the last, after which whoever owns the event's
+// memory may decode another event into it. Both are safe for concurrent
+// use, so that the shards of one stream can share an event.
+func (e *Event) Hold() { atomic.AddInt32(&e.refs, 1) }
+
+// Drop lets go of one hold (see Hold) and reports whether none is left.
+func (e *Event) Drop() bool {
+	n := atomic.AddInt32(&e.refs, -1)
+	if n < 0 {
+		panic("event: Drop without Hold")
+	}
+	return n == 0
+}
+
+// Held reports whether anyone holds the event.
+func (e *Event) Held() bool { return atomic.LoadInt32(&e.refs) > 0 }
 
 // Field returns the value in slot i, or null when the event has no such slot.
 func (e *Event) Field(i int) Value {

@@ -151,6 +151,8 @@ func (s *State) UnmarshalBinary(data []byte) error {
 		if s.events[i].refs == 0 {
 			s.events[i].e = nil
 			s.freeEv = append(s.freeEv, int32(i))
+		} else {
+			s.events[i].e.Hold()
 		}
 	}
 	s.runs = d.runs(nn)

@@ -71,7 +71,7 @@ func (m *Matcher) skip(st *State, r run) {
 		for _, x := range rs {
 			c := eventID{x.start, x.startSeq}.cmp(pruning)
 			if c < 0 || (inclusive && c == 0) {
-				st.releaseNode(x.node)
+				st.releaseNode(x.node, &m.Dropped)
 				continue
 			}
 			keep = append(keep, x)

@@ -110,16 +110,23 @@ func (s *State) HeldSince() (int64, bool) {
 	return t, true
 }
 
-// Reset empties the state for reuse, keeping its allocations.
-func (s *State) Reset() {
-	s.dropRuns()
+// Reset empties the state for reuse, keeping its allocations. The events
+// it held are appended to dropped: the caller lets go of them (see
+// Matcher.Dropped).
+func (s *State) Reset(dropped *[]*event.Event) {
+	s.dropRuns(dropped)
 	s.completed = s.completed[:0]
 	s.LastAlert = math.MinInt64
 }
 
-// dropRuns forgets every partial match and the events they hold; held
-// matches must be gone already.
-func (s *State) dropRuns() {
+// dropRuns forgets every partial match and the events they hold (appended
+// to dropped); held matches must be gone already.
+func (s *State) dropRuns(dropped *[]*event.Event) {
+	for i := range s.events {
+		if e := s.events[i].e; e != nil {
+			*dropped = append(*dropped, e)
+		}
+	}
 	clear(s.events)
 	s.events = s.events[:0]
 	s.freeEv = s.freeEv[:0]
@@ -130,6 +137,7 @@ func (s *State) dropRuns() {
 }
 
 func (s *State) addEvent(e *event.Event) int32 {
+	e.Hold()
 	if n := len(s.freeEv); n > 0 {
 		i := s.freeEv[n-1]
 		s.freeEv = s.freeEv[:n-1]
@@ -163,8 +171,9 @@ func (s *State) lockNode(i int32) {
 }
 
 // releaseNode drops one reference to node i, freeing it and what only it
-// referenced when it was the last.
-func (s *State) releaseNode(i int32) {
+// referenced when it was the last; the events it frees are appended to
+// dropped.
+func (s *State) releaseNode(i int32, dropped *[]*event.Event) {
 	for i >= 0 {
 		n := &s.nodes[i]
 		n.refs--
@@ -177,6 +186,7 @@ func (s *State) releaseNode(i int32) {
 		e := &s.events[ev]
 		e.refs--
 		if e.refs == 0 {
+			*dropped = append(*dropped, e.e)
 			e.e = nil
 			s.freeEv = append(s.freeEv, ev)
 		}

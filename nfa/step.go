@@ -34,6 +34,12 @@ type Matcher struct {
 	curEv int32
 	Stats Stats
 
+	// Dropped collects the events the states stopped holding. A state
+	// holds each event it keeps (event.Event.Hold) but does not let go of
+	// it: the caller calls Drop on each once it is done with the call's
+	// Output, which may show them, and empties the list.
+	Dropped []*event.Event
+
 	// Retiring stops the matcher from starting partial matches: events
 	// only extend the open ones, which complete or expire as usual. A
 	// pattern version that was replaced runs this way until its last
@@ -137,7 +143,7 @@ func (m *Matcher) advance(st *State, t int64, out *Output) {
 		// Every partial match expires and none has output: drop them all
 		// without walking their chains (the common end of a cold key).
 		m.Stats.Timeouts += uint64(len(st.runs))
-		st.dropRuns()
+		st.dropRuns(&m.Dropped)
 		return
 	}
 	keep := st.runs[:0]
@@ -155,7 +161,7 @@ func (m *Matcher) advance(st *State, t int64, out *Output) {
 		if m.p.onTimeout != nil {
 			out.add(m.materialize(st, r, true, r.deadline))
 		}
-		st.releaseNode(r.node)
+		st.releaseNode(r.node, &m.Dropped)
 	}
 	clear(st.runs[len(keep):])
 	st.runs = keep
@@ -215,7 +221,7 @@ func (m *Matcher) stepRun(st *State, r run, e *event.Event, isStart bool) {
 	for _, nr := range m.tmp {
 		switch {
 		case discard:
-			st.releaseNode(nr.node)
+			st.releaseNode(nr.node, &m.Dropped)
 		case m.p.states[nr.state].kind == kindFinal:
 			nr.prev = e.Time // completion time
 			m.pot = append(m.pot, nr)
@@ -224,7 +230,7 @@ func (m *Matcher) stepRun(st *State, r run, e *event.Event, isStart bool) {
 		}
 	}
 	if !isStart {
-		st.releaseNode(r.node)
+		st.releaseNode(r.node, &m.Dropped)
 	}
 }
 
@@ -362,7 +368,7 @@ func (m *Matcher) enforceCap(st *State) {
 		return
 	}
 	for _, r := range st.runs[m.p.MaxRuns:] {
-		st.releaseNode(r.node)
+		st.releaseNode(r.node, &m.Dropped)
 		m.Stats.CapDropped++
 	}
 	clear(st.runs[m.p.MaxRuns:])
@@ -432,5 +438,5 @@ func earliest(rs []run) *run {
 func (m *Matcher) emit(st *State, r run, out *Output) {
 	m.Stats.Matches++
 	out.add(m.materialize(st, r, false, r.prev))
-	st.releaseNode(r.node)
+	st.releaseNode(r.node, &m.Dropped)
 }

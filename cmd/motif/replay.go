@@ -180,7 +180,7 @@ func newReplayer(out *bufio.Writer, stderr io.Writer, name string) *replayer {
 // recycle keeps an event the engine let go; it goes back to the decoding
 // goroutine with the next empty batch.
 func (r *replayer) recycle(ev *event.Event) {
-	if len(r.released) < 4*batchSize {
+	if len(r.released) < 16*batchSize {
 		r.released = append(r.released, ev)
 	}
 }
