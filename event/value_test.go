@@ -1,0 +1,63 @@
+package event
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// TestValueIsThreeWords: an event's fields are an array of Values that the
+// matching goroutines read on another core than the one that decoded them,
+// so their size is what an event costs in cache lines.
+func TestValueIsThreeWords(t *testing.T) {
+	if n := unsafe.Sizeof(Value{}); n != 24 {
+		t.Fatalf("Value takes %d bytes, want 24", n)
+	}
+}
+
+// TestValueAccessors: each accessor reads only its own kind, and the
+// values that share the pointer word (strings, lists, objects) keep what
+// they were made of.
+func TestValueAccessors(t *testing.T) {
+	s := StringValue("card-1")
+	l := ListValue([]Value{NumberValue(1), StringValue("x")})
+	empty := ListValue([]Value{})
+	o := ObjectValue(&Obj{Keys: []string{"a"}, Vals: []Value{BoolValue(true)}})
+	for _, c := range []struct {
+		v              Value
+		str            string
+		list, obj, nul bool
+	}{
+		{v: s, str: "card-1"},
+		{v: StringValue("")},
+		{v: l, list: true},
+		{v: empty, list: true},
+		{v: o, obj: true},
+		{v: NullValue(), nul: true},
+		{v: NumberValue(6)},
+	} {
+		if got := c.v.Str(); got != c.str {
+			t.Errorf("%s: Str() = %q, want %q", c.v.Kind(), got, c.str)
+		}
+		if got := c.v.List() != nil; got != c.list {
+			t.Errorf("%s: List() != nil is %v", c.v.Kind(), got)
+		}
+		if got := c.v.Obj() != nil; got != c.obj {
+			t.Errorf("%s: Obj() != nil is %v", c.v.Kind(), got)
+		}
+		if c.v.IsNull() != c.nul {
+			t.Errorf("%s: IsNull() is %v", c.v.Kind(), c.v.IsNull())
+		}
+	}
+	if got := l.List(); len(got) != 2 || got[1].Str() != "x" {
+		t.Errorf("list: %v", got)
+	}
+	if len(empty.List()) != 0 || !Equal(empty, ListValue(nil)) {
+		t.Error("an empty list is not an empty list")
+	}
+	if !o.Obj().Get("a").Bool() {
+		t.Error("object lost its field")
+	}
+	if !Equal(StringValue("card-1"), StringValue(string([]byte("card-1")))) {
+		t.Error("equal strings in different memory are not Equal")
+	}
+}
