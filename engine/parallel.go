@@ -46,8 +46,11 @@ type Parallel struct {
 // timers due by its time, or (at Close) the end of input: fire the timers
 // due by the last watermark, then emit what skip strategies hold.
 type op struct {
-	ev     *event.Event // nil for the end
-	tick   int64
+	ev *event.Event // nil for the end
+	// The event's time, or at the end the last watermark: a shard that
+	// owns none of the event's keys fires its timers without reading the
+	// event, which another core decoded.
+	at     int64
 	owners uint64 // the shard of the event's key in each group of its route, ownerBits a group
 	shards uint32 // bit i: shard i owns the key of some group
 }
@@ -202,14 +205,14 @@ func (e *Engine) runShard() {
 		for i, o := range b.ops {
 			s.tag.seg = i
 			if o.ev != nil {
-				e.fireTimers(o.ev.Time)
+				e.fireTimers(o.at)
 				if o.shards>>s.idx&1 != 0 { // else: none of its keys is this shard's
 					s.owners = o.owners
 					e.process(o.ev)
 				}
 				continue
 			}
-			e.fireTimers(o.tick)
+			e.fireTimers(o.at)
 			e.flushHeld()
 		}
 		b.out[s.idx], b.freed[s.idx] = s.out, s.freed
@@ -294,7 +297,7 @@ func (p *Parallel) Close() {
 	p.closed = true
 	p.sorter.Close()
 	p.drain()
-	p.ops = append(p.ops, op{tick: p.sorter.Watermark()})
+	p.ops = append(p.ops, op{at: p.sorter.Watermark()})
 	p.dispatch()
 	for len(p.flight) > 0 {
 		p.complete()
@@ -316,7 +319,7 @@ func (p *Parallel) drain() {
 		p.stats.Events++
 		owners, shards := p.owners(ev)
 		ev.Hold() // until the batch is done (see complete)
-		p.ops = append(p.ops, op{ev: ev, owners: owners, shards: shards})
+		p.ops = append(p.ops, op{ev: ev, at: ev.Time, owners: owners, shards: shards})
 	}
 	if len(p.ops) >= parallelBatch {
 		p.dispatch()

@@ -55,6 +55,7 @@ type timerQueue struct {
 	spare   []*[]timer         // emptied buckets, for reuse
 	stored  int                // timers in near and far, live and stale
 	live    int                // timers that are not stale: entries with en.timer set
+	sink    uintptr            // what warm read, so that the reads are kept
 }
 
 const (
@@ -168,7 +169,37 @@ func (q *timerQueue) first(t int64) *timer {
 		}
 		q.nearEnd = (b + 1) << bucketShift
 		heapify(q.near)
+		q.warm()
 	}
+}
+
+// warm reads what firing the timers of the heap will read, level by level
+// (entries, then their states, then the states' first partial matches and
+// events), just after a bucket entered the heap. The keys of a bucket were
+// last touched up to a window ago, so each read misses the caches: read one
+// key at a time as the timers fire, the misses come one after another;
+// here the reads of a level do not depend on each other and the misses
+// overlap.
+func (q *timerQueue) warm() {
+	var sum uintptr
+	for i := range q.near {
+		sum += uintptr(len(q.near[i].en.states))
+	}
+	for i := range q.near {
+		for _, st := range q.near[i].en.states {
+			if st != nil {
+				sum += uintptr(st.PartialMatches())
+			}
+		}
+	}
+	for i := range q.near {
+		for _, st := range q.near[i].en.states {
+			if st != nil {
+				sum += st.Touch()
+			}
+		}
+	}
+	q.sink = sum
 }
 
 // pop drops the timer at the top of the heap.

@@ -68,6 +68,20 @@ func (s *State) Idle() bool {
 	return len(s.runs) == 0 && len(s.completed) == 0 && s.LastAlert == math.MinInt64
 }
 
+// Touch reads the first partial match and the first event the state holds
+// and returns a number made of them, so that a caller can bring them into
+// the cache ahead of stepping the state (see engine's timer queue).
+func (s *State) Touch() uintptr {
+	var n uintptr
+	if len(s.runs) > 0 {
+		n += uintptr(s.runs[0].node)
+	}
+	if len(s.events) > 0 && s.events[0].e != nil {
+		n += uintptr(s.events[0].e.Time)
+	}
+	return n
+}
+
 // PartialMatches returns the number of open partial matches.
 func (s *State) PartialMatches() int { return len(s.runs) + len(s.completed) }
 
