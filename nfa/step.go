@@ -69,9 +69,10 @@ func (m *Matcher) Program() *Program { return m.p }
 // Step processes one event of the state's key. Events must come in event-time
 // order (equal times in arrival order); the caller routes to a pattern only
 // the events whose type it sees. Matches, and timeouts of partial matches
-// whose deadline the event's time reached, are appended to out. It reports
-// whether the state kept a reference to e: if not, the caller may reuse e.
-func (m *Matcher) Step(st *State, e *event.Event, out *Output) (retained bool) {
+// whose deadline the event's time reached, are appended to out. The state
+// holds e if it keeps it (event.Event.Hold); what it stopped holding is in
+// m.Dropped.
+func (m *Matcher) Step(st *State, e *event.Event, out *Output) {
 	m.Stats.Events++
 	m.advance(st, e.Time, out)
 	m.curEv = -1
@@ -87,7 +88,6 @@ func (m *Matcher) Step(st *State, e *event.Event, out *Output) (retained bool) {
 	m.enforceCap(st)
 	m.processMatches(st, out)
 	m.updateNext(st)
-	return m.curEv >= 0 && int(m.curEv) < len(st.events) && st.events[m.curEv].e == e
 }
 
 // AdvanceTime moves the key's state to event time t (a watermark): partial
