@@ -3,18 +3,22 @@ package engine
 import (
 	"bytes"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/motifcep/motif/alert"
 	"github.com/motifcep/motif/event"
 	"github.com/motifcep/motif/internal/workload"
+	"github.com/motifcep/motif/pattern"
 )
 
 // BenchmarkEngineFraud times the engine alone (validation, ordering, key
 // lookup, matching, timers, alerts) over decoded events of the fraud
 // workload: 200k events of 20k cards, or MOTIF_BENCH_EVENTS events of a
-// tenth as many cards. Decoding is done before the timer starts.
+// tenth as many cards; MOTIF_BENCH_PATTERNS (comma-separated names) keeps
+// only those patterns. Decoding is done before the timer starts.
 func BenchmarkEngineFraud(b *testing.B) {
 	n := 200_000
 	if v, err := strconv.Atoi(os.Getenv("MOTIF_BENCH_EVENTS")); err == nil && v > 0 {
@@ -28,6 +32,11 @@ func BenchmarkEngineFraud(b *testing.B) {
 	set, err := workload.FraudSet()
 	if err != nil {
 		b.Fatal(err)
+	}
+	if only := os.Getenv("MOTIF_BENCH_PATTERNS"); only != "" { // comma-separated names
+		set.Patterns = slices.DeleteFunc(set.Patterns, func(p *pattern.PatternDecl) bool {
+			return !slices.Contains(strings.Split(only, ","), p.Name.Name)
+		})
 	}
 	evs := make([]*event.Event, len(lines))
 	alerts := 0

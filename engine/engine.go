@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -117,6 +118,7 @@ type Engine struct {
 	warned   map[string]bool
 	persist  *persistence
 	shard    *shard // set when the engine is one shard of a Parallel
+	seed     uint64 // of key hashes (see keyTable); a Parallel's shards share it
 }
 
 // New compiles the patterns of a checked set.
@@ -134,6 +136,7 @@ func New(set *pattern.Set, cfg Config, sink Sink) (*Engine, error) {
 		sorter: newSorter(cfg),
 		sink:   sink,
 		warned: map[string]bool{},
+		seed:   rand.Uint64(),
 	}
 	for _, path := range cfg.Schema {
 		e.schema.Slot(path)
@@ -406,7 +409,7 @@ func (e *Engine) flushHeld() {
 	}
 	var hs []held
 	for _, g := range e.groups {
-		for _, en := range g.keys {
+		for _, en := range g.keys.all() {
 			since, ok := int64(math.MaxInt64), false
 			for _, st := range en.states {
 				if st == nil {
@@ -457,10 +460,12 @@ func (e *Engine) process(ev *event.Event) {
 			continue // another shard's key
 		}
 		k := g.keyOf(ev) // g.keyBuf holds it until the group's entry is registered
+		h := hashKey(e.seed, k)
+		g.curHash = h // for register
 		var en *entry
 		if r.create[i] {
-			en = e.lookup(g, k)
-		} else if en = e.find(g, k); en == nil {
+			en = e.lookup(g, k, h)
+		} else if en = e.find(g, k, h); en == nil {
 			continue
 		}
 		e.touch(en)
@@ -501,7 +506,7 @@ func (e *Engine) process(ev *event.Event) {
 func (e *Engine) PartialMatches() int {
 	n := 0
 	for _, g := range e.groups {
-		for _, en := range g.keys {
+		for _, en := range g.keys.all() {
 			for _, st := range en.states {
 				if st != nil {
 					n += st.PartialMatches()

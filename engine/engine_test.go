@@ -89,7 +89,7 @@ func TestIdleKeysHoldNoState(t *testing.T) {
 func keys(e *Engine) int {
 	n := 0
 	for _, g := range e.groups {
-		n += len(g.keys)
+		n += g.keys.len()
 	}
 	return n
 }

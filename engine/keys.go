@@ -14,12 +14,13 @@ import (
 // that an event costs one key lookup per key, not one per pattern, and a key
 // has one timer however many of its patterns wait.
 type keyGroup struct {
-	idx    int
-	slots  []int
-	pats   []*patternRT // in pattern order
-	keys   map[string]*entry
-	free   []*entry
-	keyBuf []byte
+	idx     int
+	slots   []int
+	pats    []*patternRT // in pattern order
+	keys    keyTable
+	free    []*entry
+	keyBuf  []byte // the key of the event being processed (see keyOf)
+	curHash uint64 // and its hash: register files an entry under them
 }
 
 // entry is one key value of a group: the states of the group's patterns
@@ -27,6 +28,7 @@ type keyGroup struct {
 type entry struct {
 	g      *keyGroup
 	id     string   // the map key; "" while the entry is not in the map
+	hash   uint64   // the hash of id (see keyTable), while it is in the map
 	parts  []string // the key as alerts show it; nil until needed
 	states []*nfa.State
 	// Bit i (for i < 64) of live is set while states[i] may hold something
@@ -68,10 +70,10 @@ func appendKey(b []byte, slots []int, ev *event.Event) []byte {
 	return b
 }
 
-// lookup returns the entry of key k (g.keyOf), a fresh unregistered one if
-// the key holds no state.
-func (e *Engine) lookup(g *keyGroup, k []byte) *entry {
-	if en, ok := g.keys[string(k)]; ok {
+// lookup returns the entry of key k, whose hash is h, or a fresh
+// unregistered one if the key holds no state.
+func (e *Engine) lookup(g *keyGroup, k []byte, h uint64) *entry {
+	if en := g.keys.get(h, k); en != nil {
 		return en
 	}
 	if e.persist != nil {
@@ -85,10 +87,10 @@ func (e *Engine) lookup(g *keyGroup, k []byte) *entry {
 	return g.fresh()
 }
 
-// find returns the entry of key k (g.keyOf) if the key holds state, else
-// nil.
-func (e *Engine) find(g *keyGroup, k []byte) *entry {
-	if en, ok := g.keys[string(k)]; ok {
+// find returns the entry of key k, whose hash is h, if the key holds
+// state, else nil.
+func (e *Engine) find(g *keyGroup, k []byte, h uint64) *entry {
+	if en := g.keys.get(h, k); en != nil {
 		return en
 	}
 	if e.persist != nil {
@@ -130,9 +132,9 @@ func (en *entry) isFilled(pos int) bool { return pos >= 64 || en.filled>>pos&1 !
 
 // register puts a fresh entry into the map under the key in g.keyBuf.
 func (e *Engine) register(en *entry) {
-	en.id = string(en.g.keyBuf)
+	en.id, en.hash = string(en.g.keyBuf), en.g.curHash
 	en.keyParts()
-	en.g.keys[en.id] = en
+	en.g.keys.put(en)
 	if e.persist != nil {
 		en.bytes = en.fixedSize() // the rest is counted at the next Flush
 		e.persist.cached += int64(en.bytes)
@@ -247,7 +249,7 @@ func (e *Engine) recycle(en *entry) {
 	e.timers.remove(en)
 	g := en.g
 	if en.id != "" {
-		delete(g.keys, en.id)
+		g.keys.del(en)
 	}
 	e.reset(en)
 	en.id, en.parts = "", nil
@@ -282,7 +284,7 @@ func groupPatterns(pats []*patternRT) []*keyGroup {
 		i := slices.IndexFunc(groups, func(g *keyGroup) bool { return slices.Equal(g.slots, rt.prog.KeySlots) })
 		if i < 0 {
 			i = len(groups)
-			groups = append(groups, &keyGroup{idx: i, slots: rt.prog.KeySlots, keys: map[string]*entry{}})
+			groups = append(groups, &keyGroup{idx: i, slots: rt.prog.KeySlots})
 		}
 		g := groups[i]
 		rt.g, rt.pos = g, len(g.pats)

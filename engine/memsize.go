@@ -10,8 +10,9 @@ import (
 // What a cached entry costs in memory beyond its states (nfa.State.MemSize),
 // so that the cache's bound (Config.CacheBytes) bounds the heap it takes:
 // the entry, its key (twice: as the map key and split into parts), its
-// per-pattern slices, its slot in its group's map (a Swiss table of 8-slot
-// groups, between 7/16 and 7/8 full, so about 40 bytes a key on average) and
+// per-pattern slices, its slot in its group's key table (16 bytes, in a
+// table that doubles at 3/4 full and halves below 1/8: about 40 bytes a key
+// on average, allowing for a table that shrank behind departing keys) and
 // in the timer queue (40 bytes, in an array that grows by doubling and
 // holds stale timers too: 56 bytes on average).
 //

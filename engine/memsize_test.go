@@ -193,7 +193,7 @@ pattern r {
 
 			// Into the store, out of the cache.
 			for _, g := range e.groups {
-				for _, en := range g.keys {
+				for _, en := range g.keys.all() {
 					e.markDirty(en)
 				}
 			}

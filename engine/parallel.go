@@ -3,7 +3,6 @@ package engine
 import (
 	"cmp"
 	"errors"
-	"hash/maphash"
 	"strings"
 
 	"github.com/motifcep/motif/alert"
@@ -31,7 +30,6 @@ type Parallel struct {
 	shards []*Engine
 	one    *Engine // the only engine, when there is one: called directly
 
-	seed   maphash.Seed // spreads keys over the shards
 	keyBuf []byte
 	stats  Stats
 	warned map[string]bool
@@ -180,13 +178,15 @@ func NewParallel(set *pattern.Set, cfg Config, sink Sink, n int) (*Parallel, err
 		n = 1 << ownerBits
 	}
 	p.sorter = newSorter(cfg)
-	p.seed = maphash.MakeSeed()
 	scfg := cfg
 	scfg.OutOfOrderness, scfg.ExternalWatermark = 0, false // the Parallel orders
 	for i := range n {
 		e, err := New(set, scfg, nil)
 		if err != nil {
 			return nil, err
+		}
+		if i > 0 {
+			e.seed = p.shards[0].seed // owners hashes keys as the shards do
 		}
 		e.shard = &shard{idx: i, warned: map[string]bool{},
 			in: make(chan *parBatch, parallelFlight), done: make(chan *parBatch, parallelFlight)}
@@ -328,15 +328,17 @@ func (p *Parallel) drain() {
 
 // owners returns which shard owns ev's key in each group of its route,
 // and the set of those shards. The routes and groups of every shard are
-// alike, and read-only.
+// alike, and read-only. The shard comes from the key's high hash bits, the
+// key table's slot from its low ones.
 func (p *Parallel) owners(ev *event.Event) (owners uint64, shards uint32) {
-	r := p.shards[0].routes(ev.Type)
+	e := p.shards[0]
+	r := e.routes(ev.Type)
 	if len(r.groups)*ownerBits >= 64 { // so that no real owners equal allOwners
 		return allOwners, 1<<len(p.shards) - 1
 	}
 	for i, g := range r.groups {
 		p.keyBuf = appendKey(p.keyBuf[:0], g.slots, ev)
-		s := maphash.Bytes(p.seed, p.keyBuf) % uint64(len(p.shards))
+		s := (hashKey(e.seed, p.keyBuf) >> 32) % uint64(len(p.shards))
 		owners |= s << (i * ownerBits)
 		shards |= 1 << s
 	}

@@ -43,7 +43,7 @@ func checkPartials(t *testing.T, d *durable) {
 	want := map[string]int64{}
 	cached := map[string]bool{}
 	for _, g := range d.e.groups {
-		for id, en := range g.keys {
+		for id, en := range g.keys.all() {
 			for i, st := range en.states {
 				rt := g.pats[i]
 				cached[rt.prog.Name+"\x00"+id] = true

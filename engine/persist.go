@@ -142,9 +142,9 @@ func (e *Engine) load(g *keyGroup, id []byte) *entry {
 	}
 	p.counts.cacheIn(en)
 	p.Loads++
-	en.id = string(id)
+	en.id, en.hash = string(id), e.hashKey(id)
 	en.parts = partsOf(id)
-	g.keys[en.id] = en
+	g.keys.put(en)
 	en.bytes = en.memSize(p.seen)
 	p.cached += int64(en.bytes)
 	wake, urgent := noDeadline, noDeadline
@@ -287,20 +287,17 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 // most three quarters of its bound: the last quarter is room for the keys
 // that change until the next Flush, whose batch is memory beside the cache
 // (the pipeline flushes before the cache and that batch pass the bound
-// together). Candidates are sampled (map iteration starts at random), so
-// the cost does not grow with the number of keys.
+// together). Candidates are sampled, eight a group, each sample going on
+// round the key table from where the last stopped, so the cost does not
+// grow with the number of keys.
 func (e *Engine) evict() {
 	p := e.persist
 	for p.cached > p.limit-p.limit/4 {
 		var victim *entry
 		for _, g := range e.groups {
-			k := 0
-			for _, en := range g.keys {
+			for en := range g.keys.sample(8) {
 				if !en.dirty && (victim == nil || en.used < victim.used) && !p.overdue(en) {
 					victim = en
-				}
-				if k++; k == 8 {
-					break
 				}
 			}
 		}
@@ -347,7 +344,7 @@ func (e *Engine) DirtyBytes() int64 {
 	}
 	n := 0
 	for _, g := range e.groups {
-		n += len(g.keys)
+		n += g.keys.len()
 	}
 	if n == 0 {
 		return 0

@@ -46,7 +46,7 @@ func TestCacheAccounting(t *testing.T) {
 		var want int64
 		cached := 0
 		for _, g := range e.groups {
-			for _, en := range g.keys {
+			for _, en := range g.keys.all() {
 				want += int64(en.bytes)
 				cached++
 				if size := en.memSize(e.persist.seen); en.bytes != size {

@@ -150,9 +150,10 @@ func (e *Engine) readTimers() {
 // deleted.
 func (e *Engine) wakeStored(dt *dueTimer) {
 	p := e.persist
-	en, ok := dt.g.keys[dt.id]
-	if !ok {
-		en = e.load(dt.g, []byte(dt.id))
+	id := []byte(dt.id)
+	en := dt.g.keys.get(e.hashKey(id), id)
+	if en == nil {
+		en = e.load(dt.g, id)
 		if p.err != nil {
 			return
 		}

@@ -146,7 +146,7 @@ func (d *durable) commit() {
 	d.totals = d.e.StateTotals()
 	cached := 0
 	for _, g := range d.e.groups {
-		cached += len(g.keys)
+		cached += g.keys.len()
 	}
 	if d.e.timers.len() > cached {
 		d.t.Fatalf("%d timers in memory for %d cached keys", d.e.timers.len(), cached)
