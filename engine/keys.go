@@ -133,7 +133,6 @@ func (en *entry) isFilled(pos int) bool { return pos >= 64 || en.filled>>pos&1 !
 // register puts a fresh entry into the map under the key in g.keyBuf.
 func (e *Engine) register(en *entry) {
 	en.id, en.hash = string(en.g.keyBuf), en.g.curHash
-	en.keyParts()
 	en.g.keys.put(en)
 	if e.persist != nil {
 		en.bytes = en.fixedSize() // the rest is counted at the next Flush
@@ -141,12 +140,17 @@ func (e *Engine) register(en *entry) {
 	}
 }
 
-// keyParts returns the key as alerts show it, computed the first time from
-// the key in g.keyBuf: an entry is registered (or read back) with its parts
-// set, so an unregistered one is the entry of the key being processed.
+// keyParts returns the key as alerts show it, computed the first time it
+// is asked for (few keys ever alert): from the entry's id, or for an
+// unregistered entry, the entry of the key being processed, from the key
+// in g.keyBuf.
 func (en *entry) keyParts() []string {
 	if en.parts == nil && len(en.g.slots) > 0 {
-		en.parts = partsOf(en.g.keyBuf)
+		if en.id != "" {
+			en.parts = partsOf(en.id) // parts of the id: no copy
+		} else {
+			en.parts = partsOf(en.g.keyBuf)
+		}
 	}
 	return en.parts
 }

@@ -143,7 +143,6 @@ func (e *Engine) load(g *keyGroup, id []byte) *entry {
 	p.counts.cacheIn(en)
 	p.Loads++
 	en.id, en.hash = string(id), e.hashKey(id)
-	en.parts = partsOf(id)
 	g.keys.put(en)
 	en.bytes = en.memSize(p.seen)
 	p.cached += int64(en.bytes)
@@ -170,10 +169,10 @@ func storedTimer(rt *patternRT, st *nfa.State) int64 {
 }
 
 // partsOf splits a key in binary form into the texts of its parts.
-func partsOf(id []byte) []string {
+func partsOf[K string | []byte](id K) []string {
 	var parts []string
 	for len(id) >= 5 {
-		n := int(binary.LittleEndian.Uint32(id[1:5]))
+		n := int(uint32(id[1]) | uint32(id[2])<<8 | uint32(id[3])<<16 | uint32(id[4])<<24)
 		if n > len(id)-5 {
 			break
 		}
