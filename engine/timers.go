@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"container/heap"
 	"slices"
 	"strings"
 )
@@ -56,6 +55,12 @@ type timerQueue struct {
 	stored  int                // timers in near and far, live and stale
 	live    int                // timers that are not stale: entries with en.timer set
 	sink    uintptr            // what warm read, so that the reads are kept
+	// The bucket the last far timer went to (timers set together tend to
+	// share one), and the room to give a new bucket: as many timers as the
+	// last bucket that entered the heap had.
+	lastB  int64
+	lastTs *[]timer
+	hint   int
 }
 
 const (
@@ -103,16 +108,21 @@ func (q *timerQueue) push(t timer) {
 		q.far = map[int64]*[]timer{}
 	}
 	b := t.at >> bucketShift
-	ts := q.far[b]
+	ts := q.lastTs
+	if ts == nil || b != q.lastB {
+		ts = q.far[b]
+	}
 	if ts == nil {
 		if n := len(q.spare); n > 0 {
 			ts, q.spare = q.spare[n-1], q.spare[:n-1]
 		} else {
-			ts = &[]timer{}
+			s := make([]timer, 0, q.hint)
+			ts = &s
 		}
 		q.far[b] = ts
-		heap.Push(&q.buckets, b)
+		q.buckets.push(b)
 	}
+	q.lastB, q.lastTs = b, ts
 	*ts = append(*ts, t)
 }
 
@@ -158,10 +168,14 @@ func (q *timerQueue) first(t int64) *timer {
 		if len(q.buckets) == 0 || q.buckets[0]<<bucketShift > t {
 			return nil
 		}
-		b := heap.Pop(&q.buckets).(int64)
+		b := q.buckets.pop()
 		ts := q.far[b]
 		q.near = append(q.near[:0], *ts...)
 		delete(q.far, b)
+		if q.lastTs == ts {
+			q.lastTs = nil
+		}
+		q.hint = min(len(*ts), maxSpareCap)
 		if len(q.spare) < maxSpareBuckets && cap(*ts) <= maxSpareCap {
 			clear(*ts)
 			*ts = (*ts)[:0]
@@ -275,19 +289,44 @@ func down(h []timer, i int) {
 	}
 }
 
-// bucketHeap is a min-heap of bucket numbers (container/heap): it changes
-// once a bucket, not once a timer.
+// bucketHeap is a min-heap of bucket numbers: it changes once a bucket,
+// not once a timer. Typed, so that a push or a pop allocates nothing.
 type bucketHeap []int64
 
-func (h bucketHeap) Len() int           { return len(h) }
-func (h bucketHeap) Less(i, j int) bool { return h[i] < h[j] }
-func (h bucketHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *bucketHeap) Push(x any)        { *h = append(*h, x.(int64)) }
-func (h *bucketHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+func (h *bucketHeap) push(b int64) {
+	*h = append(*h, b)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if s[p] <= s[i] {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *bucketHeap) pop() int64 {
+	s := *h
+	top, n := s[0], len(s)-1
+	s[0] = s[n]
+	s = s[:n]
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < n && s[l] < s[m] {
+			m = l
+		}
+		if r := l + 1; r < n && s[r] < s[m] {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
 }
 
 // fireTimers advances every entry whose timer is at or before the

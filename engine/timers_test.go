@@ -93,3 +93,31 @@ func TestTimerQueueGivesMemoryBack(t *testing.T) {
 		t.Fatalf("%d live timers, room for %d in %d buckets", live, room, len(q.far))
 	}
 }
+
+// TestBucketHeapOrder: buckets come out of the heap smallest first.
+func TestBucketHeapOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var h bucketHeap
+	var want []int64
+	for i := range 2000 {
+		b := r.Int64N(500)
+		h.push(b)
+		want = append(want, b)
+		if i%3 == 2 { // pops among the pushes
+			slices.Sort(want)
+			if got := h.pop(); got != want[0] {
+				t.Fatalf("pop %d, want %d", got, want[0])
+			}
+			want = want[1:]
+		}
+	}
+	slices.Sort(want)
+	for _, w := range want {
+		if got := h.pop(); got != w {
+			t.Fatalf("pop %d, want %d", got, w)
+		}
+	}
+	if len(h) != 0 {
+		t.Fatalf("%d left", len(h))
+	}
+}
