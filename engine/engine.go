@@ -460,7 +460,7 @@ func (e *Engine) process(ev *event.Event) {
 			continue // another shard's key
 		}
 		k := g.keyOf(ev) // g.keyBuf holds it until the group's entry is registered
-		h := hashKey(e.seed, k)
+		h := e.hashKey(k)
 		g.curHash = h // for register
 		var en *entry
 		if r.create[i] {

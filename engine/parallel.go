@@ -338,7 +338,7 @@ func (p *Parallel) owners(ev *event.Event) (owners uint64, shards uint32) {
 	}
 	for i, g := range r.groups {
 		p.keyBuf = appendKey(p.keyBuf[:0], g.slots, ev)
-		s := (hashKey(e.seed, p.keyBuf) >> 32) % uint64(len(p.shards))
+		s := (e.hashKey(p.keyBuf) >> 32) % uint64(len(p.shards))
 		owners |= s << (i * ownerBits)
 		shards |= 1 << s
 	}

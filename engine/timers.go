@@ -260,10 +260,15 @@ func heapify(h []timer) {
 	}
 }
 
-func up(h []timer, i int) {
+func up(h []timer, i int)   { siftUp(h, i, (*timer).before) }
+func down(h []timer, i int) { siftDown(h, i, (*timer).before) }
+
+// siftUp and siftDown restore a binary min-heap ordered by less after h[i]
+// changed: the timer heap's and the bucket heap's.
+func siftUp[E any](h []E, i int, less func(a, b *E) bool) {
 	for i > 0 {
 		p := (i - 1) / 2
-		if !h[i].before(&h[p]) {
+		if !less(&h[i], &h[p]) {
 			break
 		}
 		h[i], h[p] = h[p], h[i]
@@ -271,14 +276,14 @@ func up(h []timer, i int) {
 	}
 }
 
-func down(h []timer, i int) {
+func siftDown[E any](h []E, i int, less func(a, b *E) bool) {
 	n := len(h)
 	for {
 		l, r, m := 2*i+1, 2*i+2, i
-		if l < n && h[l].before(&h[m]) {
+		if l < n && less(&h[l], &h[m]) {
 			m = l
 		}
-		if r < n && h[r].before(&h[m]) {
+		if r < n && less(&h[r], &h[m]) {
 			m = r
 		}
 		if m == i {
@@ -293,39 +298,19 @@ func down(h []timer, i int) {
 // not once a timer. Typed, so that a push or a pop allocates nothing.
 type bucketHeap []int64
 
+func bucketLess(a, b *int64) bool { return *a < *b }
+
 func (h *bucketHeap) push(b int64) {
 	*h = append(*h, b)
-	s := *h
-	for i := len(s) - 1; i > 0; {
-		p := (i - 1) / 2
-		if s[p] <= s[i] {
-			break
-		}
-		s[i], s[p] = s[p], s[i]
-		i = p
-	}
+	siftUp(*h, len(*h)-1, bucketLess)
 }
 
 func (h *bucketHeap) pop() int64 {
 	s := *h
 	top, n := s[0], len(s)-1
 	s[0] = s[n]
-	s = s[:n]
-	for i := 0; ; {
-		l, m := 2*i+1, i
-		if l < n && s[l] < s[m] {
-			m = l
-		}
-		if r := l + 1; r < n && s[r] < s[m] {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		s[i], s[m] = s[m], s[i]
-		i = m
-	}
-	*h = s
+	*h = s[:n]
+	siftDown(*h, 0, bucketLess)
 	return top
 }
 
