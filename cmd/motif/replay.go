@@ -220,7 +220,7 @@ func (r *replayer) finish() error {
 }
 
 func (r *replayer) run(in io.Reader, eng *engine.Parallel, dec *event.Decoder, strict bool) int {
-	batches := make(chan *batch, 8)
+	batches := make(chan *batch, 2) // few: the matcher reads events still in the caches (see engine.parallelFlight)
 	free := make(chan *batch, 10)
 	stop := make(chan struct{})
 	done := make(chan struct{})
