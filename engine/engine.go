@@ -108,6 +108,7 @@ type Engine struct {
 	byType   map[string]*route
 	anyType  *route
 	cur      []*entry // per key group: the entry of the event being processed
+	starts   []bool   // per pattern of the event's route: the event starts a partial match
 	shapes   map[string]*shape
 	sorter   *eventtime.Sorter
 	timers   timerQueue
@@ -165,6 +166,7 @@ func New(set *pattern.Set, cfg Config, sink Sink) (*Engine, error) {
 	}
 	e.groups = groupPatterns(e.patterns)
 	e.cur = make([]*entry, len(e.groups))
+	e.starts = make([]bool, len(e.patterns))
 	// A route for every type a stage names, and one for all other types.
 	var anyType []*patternRT
 	named := map[string]bool{}
@@ -289,16 +291,18 @@ func (e *Engine) Validate(ev *event.Event) error {
 }
 
 // route is what an event type goes to: its patterns, in pattern order, and
-// their key groups; and for each, whether the type can start a partial
-// match there. A key without state in a pattern that the type cannot start
-// is left alone: the step would leave it empty. A group none of whose
-// patterns the type can start is looked up but never created, so an event
-// that only extends matches costs nothing for keys that have none.
+// their key groups; and for each pattern, whether the type can start a
+// partial match there. A key without state in a pattern that the event
+// does not start (by its type, then by the begin conditions: see
+// nfa.Matcher.Starts) is left alone: the step would leave it empty. A
+// group none of whose patterns the event starts is looked up but never
+// created, so an event that only extends matches costs nothing for keys
+// that have none.
 type route struct {
 	pats   []*patternRT
 	starts []bool // per pattern: the type can start a partial match
 	groups []*keyGroup
-	create []bool // per group: the type can start a partial match in one of its patterns
+	inG    [][]int // per group: the positions in pats of its patterns
 }
 
 // newRoute builds the route of events of type typ; "" stands for every
@@ -312,9 +316,9 @@ func newRoute(pats []*patternRT, typ string) *route {
 		if i < 0 {
 			i = len(r.groups)
 			r.groups = append(r.groups, rt.g)
-			r.create = append(r.create, false)
+			r.inG = append(r.inG, nil)
 		}
-		r.create[i] = r.create[i] || starts
+		r.inG[i] = append(r.inG[i], len(r.starts)-1)
 	}
 	return r
 }
@@ -455,15 +459,24 @@ func (e *Engine) process(ev *event.Event) {
 		ev.Hold()
 	}
 	r := e.routes(ev.Type)
+	starts := e.starts[:len(r.pats)]
 	for i, g := range r.groups {
 		if e.shard != nil && !e.shard.owns(i) {
 			continue // another shard's key
+		}
+		// Which of the group's patterns the event starts a partial match
+		// of, judged by the event alone: a key that holds nothing is not
+		// even looked up for one that starts nothing.
+		create := false
+		for _, j := range r.inG[i] {
+			starts[j] = r.starts[j] && r.pats[j].m.Starts(ev)
+			create = create || starts[j]
 		}
 		k := g.keyOf(ev) // g.keyBuf holds it until the group's entry is registered
 		h := e.hashKey(k)
 		g.curHash = h // for register
 		var en *entry
-		if r.create[i] {
+		if create {
 			en = e.lookup(g, k, h)
 		} else if en = e.find(g, k, h); en == nil {
 			continue
@@ -473,7 +486,7 @@ func (e *Engine) process(ev *event.Event) {
 	}
 	for i, rt := range r.pats {
 		en := e.cur[rt.g.idx]
-		if en == nil || !r.starts[i] && (!en.isLive(rt.pos) || en.states[rt.pos].Idle()) {
+		if en == nil || !starts[i] && (!en.isLive(rt.pos) || en.states[rt.pos].Idle()) {
 			continue // it starts nothing on a key it holds nothing for
 		}
 		st := en.state(rt.pos)

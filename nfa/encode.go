@@ -127,14 +127,14 @@ func (s *State) UnmarshalBinary(data []byte) error {
 	}
 	*s = State{LastAlert: d.varint()}
 	nev := d.count()
-	s.events = make([]storedEvent, nev)
+	s.events = room(&s.inEv, nev)
 	for i := range s.events {
 		if d.byte() == 1 {
 			s.events[i].e = d.event()
 		}
 	}
 	nn := d.count()
-	s.nodes = make([]node, nn)
+	s.nodes = room(&s.inNode, nn)
 	for i := range s.nodes {
 		n := node{ev: int32(d.varint()), stage: int32(d.varint()), prev: int32(d.varint()), refs: int32(d.varint())}
 		if n.refs > 0 {
@@ -155,7 +155,7 @@ func (s *State) UnmarshalBinary(data []byte) error {
 			s.events[i].e.Hold()
 		}
 	}
-	s.runs = d.runs(nn)
+	s.runs = append(s.inRun[:0], d.runs(nn)...)
 	s.completed = d.runs(nn)
 	s.updateNext()
 	if d.err != nil {

@@ -14,13 +14,23 @@ import (
 // rounded up as the allocator rounds them (AllocSize).
 func (s *State) MemSize() int {
 	n := AllocSize(int(unsafe.Sizeof(State{})))
-	n += AllocSize(cap(s.events) * int(unsafe.Sizeof(storedEvent{})))
+	n += heapSize(s.events, &s.inEv)
 	n += AllocSize(cap(s.freeEv) * 4)
-	n += AllocSize(cap(s.nodes) * int(unsafe.Sizeof(node{})))
+	n += heapSize(s.nodes, &s.inNode)
 	n += AllocSize(cap(s.freeNodes) * 4)
-	n += AllocSize(cap(s.runs) * int(unsafe.Sizeof(run{})))
+	n += heapSize(s.runs, &s.inRun)
 	n += AllocSize(cap(s.completed) * int(unsafe.Sizeof(run{})))
 	return n
+}
+
+// heapSize returns what the array of a takes on the heap: nothing while it
+// is the state's own room.
+func heapSize[T any](a []T, room *[1]T) int {
+	if cap(a) == 0 || &a[:1][0] == &room[0] {
+		return 0
+	}
+	var zero T
+	return AllocSize(cap(a) * int(unsafe.Sizeof(zero)))
 }
 
 // EventSizes yields the events held in the state's shared buffer, each

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/motifcep/motif/event"
 	"github.com/motifcep/motif/internal/golden"
@@ -364,5 +365,82 @@ func TestCanStart(t *testing.T) {
 		if got != c.start {
 			t.Errorf("%s\ntypes that can start: %q, want %q", c.src, got, c.start)
 		}
+	}
+}
+
+// TestStartsAgreesWithStep checks Matcher.Starts against what a step does
+// to a state that holds nothing: for begin conditions on the event alone,
+// optional and looping begins, groups, and conditions that reference the
+// stage being started (empty at the start).
+func TestStartsAgreesWithStep(t *testing.T) {
+	srcs := []string{
+		src("within 1m", "begin a: a where v > 1\nfollowed_by b: b"),
+		src("within 1m", "begin a{3,}: a where v < 2\nfollowed_by b: b where v > 5"),
+		src("within 1m", "begin a?: a where v > 5\nfollowed_by b: b where v < 5"),
+		src("within 1m", "begin a*: a\nfollowed_by b?: b where v == 1\nfollowed_by c: c"),
+		src("within 1m", "begin a: any where v > 1 and v < 8\nfollowed_by b: b"),
+		src("within 1m", "begin a+: a where count(a) < 1 or v > 3 until v > 5\nfollowed_by c: c"),
+		src("within none", "begin g?: (\n begin a: a where v > 2\n next b: b\n)\nfollowed_by d: d where v < 3"),
+		src("within 1m", "begin a: a where exists(w)\nnot_followed_by n: b"),
+	}
+	events := "a1:v=0 a2:v=2 a3:v=9,w=1 b1:v=1 b2:v=9 c1:v=3 d1:v=1 d2:v=7 x1:v=4"
+	for _, s := range srcs {
+		schema := event.NewSchema()
+		prog := compileOne(t, s, schema)
+		m := NewMatcher(prog)
+		started := 0
+		for _, e := range parseEvents(t, schema, events) {
+			st := NewState()
+			var out Output
+			got := m.Starts(e)
+			m.Step(st, e, &out)
+			want := !st.Idle() || len(out.Matches) > 0
+			if got != want {
+				t.Errorf("%s\nStarts(%s) = %v, but a step left %d partial matches and %d matches",
+					s, e.ID, got, st.PartialMatches(), len(out.Matches))
+			}
+			if got {
+				started++
+			}
+		}
+		if started == 0 {
+			t.Errorf("%s\nno event starts a match: the case tests nothing", s)
+		}
+	}
+	schema := event.NewSchema()
+	m := NewMatcher(compileOne(t, srcs[0], schema))
+	m.Retiring = true
+	if m.Starts(parseEvents(t, schema, "a1:v=9")[0]) {
+		t.Error("a retiring matcher starts a match")
+	}
+}
+
+// TestStateOfOneMatchIsOneAllocation checks that a state holding one
+// partial match of one event lives in its own room: one allocation, and
+// MemSize counts no arrays.
+func TestStateOfOneMatchIsOneAllocation(t *testing.T) {
+	schema := event.NewSchema()
+	m := NewMatcher(compileOne(t, src("within 1m", "begin a: a\nfollowed_by b: b"), schema))
+	e := parseEvents(t, schema, "a1")[0]
+	var out Output
+	var st *State
+	allocs := testing.AllocsPerRun(100, func() {
+		st = NewState()
+		m.Step(st, e, &out)
+	})
+	if st.PartialMatches() != 1 {
+		t.Fatalf("%d partial matches, want 1", st.PartialMatches())
+	}
+	if allocs != 1 {
+		t.Errorf("a new state with one partial match took %v allocations, want 1", allocs)
+	}
+	if got, want := st.MemSize(), AllocSize(int(unsafe.Sizeof(State{}))); got != want {
+		t.Errorf("MemSize = %d, want %d (the state alone)", got, want)
+	}
+	// A second partial match outgrows the room: the arrays move to the heap.
+	e2 := parseEvents(t, schema, "a1 a2")[1]
+	m.Step(st, e2, &out)
+	if st.PartialMatches() != 2 || st.MemSize() <= AllocSize(int(unsafe.Sizeof(State{}))) {
+		t.Errorf("after a second match: %d partial matches, MemSize %d", st.PartialMatches(), st.MemSize())
 	}
 }

@@ -29,6 +29,15 @@ type State struct {
 	next   int64 // the earliest deadline of runs, kept so that a step need not look at them
 	urgent int64 // the earliest deadline whose passing has output (see UrgentDeadline)
 	last   int64 // the latest deadline of runs
+
+	// Room for the first event, node and run, where a new state's arrays
+	// start: most keys hold one partial match of one event at a time, and
+	// then the state is one allocation, read in a few adjacent cache lines
+	// rather than four scattered ones. An array that outgrows its room
+	// moves to the heap for good. The state must not be copied.
+	inEv   [1]storedEvent
+	inNode [1]node
+	inRun  [1]run
 }
 
 type storedEvent struct {
@@ -58,7 +67,17 @@ type run struct {
 
 // NewState returns the state of a key that has seen nothing yet.
 func NewState() *State {
-	return &State{LastAlert: math.MinInt64, next: math.MaxInt64, urgent: math.MaxInt64, last: math.MinInt64}
+	s := &State{LastAlert: math.MinInt64, next: math.MaxInt64, urgent: math.MaxInt64, last: math.MinInt64}
+	s.events, s.nodes, s.runs = s.inEv[:0], s.inNode[:0], s.inRun[:0]
+	return s
+}
+
+// room returns an array of n elements: the state's own room if they fit.
+func room[T any](r *[1]T, n int) []T {
+	if n <= len(r) {
+		return r[:n]
+	}
+	return make([]T, n)
 }
 
 // Idle reports whether the state holds nothing worth keeping: no partial

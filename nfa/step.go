@@ -32,6 +32,7 @@ type Matcher struct {
 	tmp   []run
 	pot   []run
 	curEv int32
+	empty *State // what Starts evaluates against
 	Stats Stats
 
 	// Dropped collects the events the states stopped holding. A state
@@ -66,6 +67,31 @@ func NewMatcher(p *Program) *Matcher {
 // Program returns the program the matcher runs.
 func (m *Matcher) Program() *Program { return m.p }
 
+// Starts reports whether e starts a partial match: whether stepping a
+// state that holds nothing with e would leave it holding something. It
+// reads e alone, so a caller can leave such a state (or the key's entry)
+// untouched, or not create it, for an event that starts nothing: Step would
+// evaluate the same conditions and change nothing.
+func (m *Matcher) Starts(e *event.Event) bool {
+	if m.Retiring {
+		return false
+	}
+	if m.empty == nil {
+		m.empty = NewState()
+	}
+	m.ctx.ev, m.ctx.st, m.ctx.node, m.ctx.prev, m.ctx.match = e, m.empty, -1, 0, nil
+	clear(m.cache)
+	typeErrors := m.Stats.TypeErrors
+	m.decisionGraph(m.p.start)
+	for _, er := range m.edges {
+		if er.edge.action == Take { // the start's ignore edges are not followed (see stepRun)
+			m.Stats.TypeErrors = typeErrors // the step evaluates them again
+			return true
+		}
+	}
+	return false
+}
+
 // Step processes one event of the state's key. Events must come in event-time
 // order (equal times in arrival order); the caller routes to a pattern only
 // the events whose type it sees. Matches, and timeouts of partial matches
@@ -84,7 +110,9 @@ func (m *Matcher) Step(st *State, e *event.Event, out *Output) {
 	if !m.Retiring {
 		m.stepRun(st, run{state: m.p.start, node: -1}, e, true)
 	}
-	st.runs, m.next = m.next, st.runs
+	// Copied, not swapped with the scratch: st.runs may be the state's own
+	// room (see State.inRun), which must not go to another state.
+	st.runs = append(st.runs[:0], m.next...)
 	m.enforceCap(st)
 	m.processMatches(st, out)
 	m.updateNext(st)
