@@ -27,10 +27,14 @@ type keyGroup struct {
 // for it (nil for a pattern that never kept anything here).
 type entry struct {
 	g      *keyGroup
-	id     string   // the map key; "" while the entry is not in the map
-	hash   uint64   // the hash of id (see keyTable), while it is in the map
-	parts  []string // the key as alerts show it; nil until needed
-	states []*nfa.State
+	id     string       // the map key; "" while the entry is not in the map
+	hash   uint64       // the hash of id (see keyTable), while it is in the map
+	parts  []string     // the key as alerts show it; nil until needed
+	states []*nfa.State // in room when the group has few patterns
+	// Room for the states of a group of up to four patterns, beside the
+	// fields read with them: reading a key's states then takes no cache
+	// miss more than the entry's.
+	room [4]*nfa.State
 	// Bit i (for i < 64) of live is set while states[i] may hold something
 	// (settle clears it once the state is idle), of filled while states[i]
 	// may need a reset: so that an event or a timer skips idle states
@@ -106,7 +110,13 @@ func (g *keyGroup) fresh() *entry {
 		g.free = g.free[:n-1]
 		return en // emptied by recycle
 	}
-	return &entry{g: g, states: make([]*nfa.State, len(g.pats)), timer: noDeadline}
+	en := &entry{g: g, timer: noDeadline}
+	if n := len(g.pats); n <= len(en.room) {
+		en.states = en.room[:n]
+	} else {
+		en.states = make([]*nfa.State, n)
+	}
+	return en
 }
 
 // state returns the entry's state of the pattern at pos, creating it.

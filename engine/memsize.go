@@ -59,7 +59,9 @@ func (en *entry) fixedSize() int {
 	for _, p := range en.parts {
 		n += nfa.StringSize(len(p))
 	}
-	n += nfa.AllocSize(cap(en.states) * int(unsafe.Sizeof((*nfa.State)(nil))))
+	if cap(en.states) > len(en.room) {
+		n += nfa.AllocSize(cap(en.states) * int(unsafe.Sizeof((*nfa.State)(nil))))
+	}
 	n += nfa.AllocSize(cap(en.stored) * int(unsafe.Sizeof(stored{})))
 	return n
 }

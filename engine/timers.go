@@ -55,13 +55,23 @@ type timerQueue struct {
 	stored  int                // timers in near and far, live and stale
 	live    int                // timers that are not stale: entries with en.timer set
 	sink    uintptr            // what warm read, so that the reads are kept
-	// The bucket the last far timer went to (timers set together tend to
-	// share one), and the room to give a new bucket: as many timers as the
-	// last bucket that entered the heap had.
-	lastB  int64
-	lastTs *[]timer
+	// The buckets far timers went to lately, by bucket number modulo
+	// their count: timers are set a pattern's window or step bound ahead,
+	// so the few windows of an engine's patterns keep a few buckets in
+	// use at a time, each found here without a map lookup. And the room
+	// to give a new bucket: as many timers as the last bucket that entered
+	// the heap had.
+	recent [recentBuckets]recentBucket
 	hint   int
 }
+
+type recentBucket struct {
+	b  int64
+	ts *[]timer // nil: none
+}
+
+// recentBuckets is the size of timerQueue.recent, a power of two.
+const recentBuckets = 16
 
 const (
 	// bucketShift sets the width of a bucket: 2^30 ns, about a second.
@@ -108,8 +118,9 @@ func (q *timerQueue) push(t timer) {
 		q.far = map[int64]*[]timer{}
 	}
 	b := t.at >> bucketShift
-	ts := q.lastTs
-	if ts == nil || b != q.lastB {
+	r := &q.recent[b&(recentBuckets-1)]
+	ts := r.ts
+	if ts == nil || r.b != b {
 		ts = q.far[b]
 	}
 	if ts == nil {
@@ -122,7 +133,7 @@ func (q *timerQueue) push(t timer) {
 		q.far[b] = ts
 		q.buckets.push(b)
 	}
-	q.lastB, q.lastTs = b, ts
+	r.b, r.ts = b, ts
 	*ts = append(*ts, t)
 }
 
@@ -172,8 +183,8 @@ func (q *timerQueue) first(t int64) *timer {
 		ts := q.far[b]
 		q.near = append(q.near[:0], *ts...)
 		delete(q.far, b)
-		if q.lastTs == ts {
-			q.lastTs = nil
+		if r := &q.recent[b&(recentBuckets-1)]; r.ts == ts {
+			r.ts = nil
 		}
 		q.hint = min(len(*ts), maxSpareCap)
 		if len(q.spare) < maxSpareBuckets && cap(*ts) <= maxSpareCap {

@@ -34,7 +34,11 @@ func TestTimerQueue(t *testing.T) {
 				if en.id == "" {
 					continue
 				}
-				q.set(en, int64(round+rng.IntN(3))<<bucketShift+rng.Int64N(1<<bucketShift), noDeadline)
+				// Over 3 buckets in even rounds, over more than
+				// recentBuckets in odd ones, so that buckets share
+				// timerQueue.recent's slots.
+				spread := []int{3, 3 * recentBuckets}[round%2]
+				q.set(en, int64(round+rng.IntN(spread))<<bucketShift+rng.Int64N(1<<bucketShift), noDeadline)
 			}
 			if stale := q.stored - q.live; stale > q.live/2+1024 {
 				t.Fatalf("%d stale timers beside %d live ones", stale, q.live)
