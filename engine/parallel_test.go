@@ -127,20 +127,14 @@ func runOnce(t *testing.T, set *pattern.Set, lines []byte, n int, cfg Config) (a
 		}
 		r, par = p, p
 	}
-	dec := event.NewDecoder(r.Schema(), event.DecoderOptions{RequireTime: true})
-	for i, l := range bytes.Split(bytes.TrimSpace(lines), []byte("\n")) {
-		ev := &event.Event{}
+	pushLines(t, r.Schema(), bytes.Split(bytes.TrimSpace(lines), []byte("\n")), r.Push, func() *event.Event {
 		if k := len(pool); k > 0 {
-			ev, pool = pool[k-1], pool[:k-1]
+			ev := pool[k-1]
+			pool = pool[:k-1]
+			return ev
 		}
-		if err := dec.Decode(l, ev); err != nil {
-			t.Fatal(err)
-		}
-		ev.Seq = uint64(i + 1)
-		if err := r.Push(ev); err != nil {
-			t.Fatal(err)
-		}
-	}
+		return &event.Event{}
+	})
 	r.Close()
 	for _, a := range rec.alerts {
 		alerts = append(alerts, string(a.AppendJSON(nil)))

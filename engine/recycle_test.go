@@ -49,24 +49,16 @@ func TestEventsComeBackWhenFree(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		dec := event.NewDecoder(p.Schema(), event.DecoderOptions{RequireTime: true})
-		for i, l := range lines {
-			var ev *event.Event
+		pushLines(t, p.Schema(), lines, p.Push, func() *event.Event {
 			if k := len(pool); k > 0 {
+				var ev *event.Event
 				ev, pool = pool[k-1], pool[:k-1]
 				delete(back, ev)
-			} else {
-				ev = &event.Event{}
-				all = append(all, ev)
+				return ev
 			}
-			if err := dec.Decode(l, ev); err != nil {
-				t.Fatal(err)
-			}
-			ev.Seq = uint64(i + 1)
-			if err := p.Push(ev); err != nil {
-				t.Fatal(err)
-			}
-		}
+			all = append(all, &event.Event{})
+			return all[len(all)-1]
+		})
 		p.Close()
 		if reuse {
 			for _, ev := range all {
@@ -102,3 +94,20 @@ func (s *alertSink) Alert(a *alert.Alert) {
 	s.lines = append(s.lines, string(a.AppendJSON(nil)))
 }
 func (s *alertSink) Late(*event.Event, int64) {}
+
+// pushLines decodes each line into the event next gives and pushes it, its
+// line number (from 1) as its Seq.
+func pushLines(t testing.TB, schema *event.Schema, lines [][]byte, push func(*event.Event) error, next func() *event.Event) {
+	t.Helper()
+	dec := event.NewDecoder(schema, event.DecoderOptions{RequireTime: true})
+	for i, l := range lines {
+		ev := next()
+		if err := dec.Decode(l, ev); err != nil {
+			t.Fatal(err)
+		}
+		ev.Seq = uint64(i + 1)
+		if err := push(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -127,14 +127,14 @@ func (s *State) UnmarshalBinary(data []byte) error {
 	}
 	*s = State{LastAlert: d.varint()}
 	nev := d.count()
-	s.events = room(&s.inEv, nev)
+	s.events = roomFor(&s.inEv, nev)
 	for i := range s.events {
 		if d.byte() == 1 {
 			s.events[i].e = d.event()
 		}
 	}
 	nn := d.count()
-	s.nodes = room(&s.inNode, nn)
+	s.nodes = roomFor(&s.inNode, nn)
 	for i := range s.nodes {
 		n := node{ev: int32(d.varint()), stage: int32(d.varint()), prev: int32(d.varint()), refs: int32(d.varint())}
 		if n.refs > 0 {
@@ -155,8 +155,8 @@ func (s *State) UnmarshalBinary(data []byte) error {
 			s.events[i].e.Hold()
 		}
 	}
-	s.runs = append(s.inRun[:0], d.runs(nn)...)
-	s.completed = d.runs(nn)
+	s.runs = d.runs(nn, &s.inRun)
+	s.completed = d.runs(nn, nil)
 	s.updateNext()
 	if d.err != nil {
 		return d.err
@@ -279,12 +279,19 @@ func (d *decoder) value(depth int) event.Value {
 	return event.NullValue()
 }
 
-func (d *decoder) runs(nodes int) []run {
+// runs reads a list of runs into room (see State.inRun), or a new array
+// if room is nil or too small.
+func (d *decoder) runs(nodes int, room *[1]run) []run {
 	n := d.count()
-	if n == 0 {
+	var rs []run
+	switch {
+	case room != nil:
+		rs = roomFor(room, n)
+	case n == 0:
 		return nil
+	default:
+		rs = make([]run, n)
 	}
-	rs := make([]run, n)
 	for i := range rs {
 		rs[i] = run{state: int32(d.varint()), node: int32(d.varint()), start: d.varint(), startSeq: d.uvarint(), prev: d.varint(), deadline: d.varint()}
 		if rs[i].node >= int32(nodes) {

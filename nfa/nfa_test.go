@@ -387,17 +387,23 @@ func TestStartsAgreesWithStep(t *testing.T) {
 	for _, s := range srcs {
 		schema := event.NewSchema()
 		prog := compileOne(t, s, schema)
-		m := NewMatcher(prog)
+		m, ref := NewMatcher(prog), NewMatcher(prog)
 		started := 0
 		for _, e := range parseEvents(t, schema, events) {
-			st := NewState()
-			var out Output
+			st, refSt := NewState(), NewState()
+			var out, refOut Output
 			got := m.Starts(e)
-			m.Step(st, e, &out)
-			want := !st.Idle() || len(out.Matches) > 0
+			ref.Step(refSt, e, &refOut) // a matcher that was not asked first
+			want := !refSt.Idle() || len(refOut.Matches) > 0
 			if got != want {
 				t.Errorf("%s\nStarts(%s) = %v, but a step left %d partial matches and %d matches",
-					s, e.ID, got, st.PartialMatches(), len(out.Matches))
+					s, e.ID, got, refSt.PartialMatches(), len(refOut.Matches))
+			}
+			// The step after Starts takes the edges Starts found.
+			m.Step(st, e, &out)
+			if st.PartialMatches() != refSt.PartialMatches() || len(out.Matches) != len(refOut.Matches) {
+				t.Errorf("%s\nafter Starts(%s), a step left %d partial matches and %d matches, want %d and %d",
+					s, e.ID, st.PartialMatches(), len(out.Matches), refSt.PartialMatches(), len(refOut.Matches))
 			}
 			if got {
 				started++

@@ -72,8 +72,8 @@ func NewState() *State {
 	return s
 }
 
-// room returns an array of n elements: the state's own room if they fit.
-func room[T any](r *[1]T, n int) []T {
+// roomFor returns an array of n elements: the state's own room if they fit.
+func roomFor[T any](r *[1]T, n int) []T {
 	if n <= len(r) {
 		return r[:n]
 	}

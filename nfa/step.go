@@ -33,7 +33,12 @@ type Matcher struct {
 	pot   []run
 	curEv int32
 	empty *State // what Starts evaluates against
-	Stats Stats
+	// The event Starts last found to start a match, and the edges it
+	// found: the step that follows takes them instead of evaluating the
+	// start's conditions again.
+	started    *event.Event
+	startEdges []edgeRef
+	Stats      Stats
 
 	// Dropped collects the events the states stopped holding. A state
 	// holds each event it keeps (event.Event.Hold) but does not let go of
@@ -71,21 +76,21 @@ func (m *Matcher) Program() *Program { return m.p }
 // state that holds nothing with e would leave it holding something. It
 // reads e alone, so a caller can leave such a state (or the key's entry)
 // untouched, or not create it, for an event that starts nothing: Step would
-// evaluate the same conditions and change nothing.
+// evaluate the same conditions and change nothing. When it reports true,
+// the caller's next call must be Step with e, which then does not evaluate
+// the start's conditions again.
 func (m *Matcher) Starts(e *event.Event) bool {
+	m.started = nil
 	if m.Retiring {
 		return false
 	}
 	if m.empty == nil {
 		m.empty = NewState()
 	}
-	m.ctx.ev, m.ctx.st, m.ctx.node, m.ctx.prev, m.ctx.match = e, m.empty, -1, 0, nil
-	clear(m.cache)
-	typeErrors := m.Stats.TypeErrors
-	m.decisionGraph(m.p.start)
+	m.edgesOf(m.empty, run{state: m.p.start, node: -1}, e)
 	for _, er := range m.edges {
 		if er.edge.action == Take { // the start's ignore edges are not followed (see stepRun)
-			m.Stats.TypeErrors = typeErrors // the step evaluates them again
+			m.started, m.startEdges = e, append(m.startEdges[:0], m.edges...)
 			return true
 		}
 	}
@@ -99,6 +104,8 @@ func (m *Matcher) Starts(e *event.Event) bool {
 // holds e if it keeps it (event.Event.Hold); what it stopped holding is in
 // m.Dropped.
 func (m *Matcher) Step(st *State, e *event.Event, out *Output) {
+	started := m.started == e
+	m.started = nil
 	m.Stats.Events++
 	m.advance(st, e.Time, out)
 	m.curEv = -1
@@ -108,7 +115,7 @@ func (m *Matcher) Step(st *State, e *event.Event, out *Output) {
 		m.stepRun(st, st.runs[i], e, false)
 	}
 	if !m.Retiring {
-		m.stepRun(st, run{state: m.p.start, node: -1}, e, true)
+		m.stepStart(st, e, started)
 	}
 	// Copied, not swapped with the scratch: st.runs may be the state's own
 	// room (see State.inRun), which must not go to another state.
@@ -203,13 +210,38 @@ func (m *Matcher) advance(st *State, t int64, out *Output) {
 // stepRun computes the runs that follow r on event e (FlinkCEP's
 // computeNextStates) and files them into m.next and m.pot.
 func (m *Matcher) stepRun(st *State, r run, e *event.Event, isStart bool) {
-	m.ctx.ev = e
-	m.ctx.st = st
-	m.ctx.node = r.node
-	m.ctx.prev = r.prev
-	m.ctx.match = nil
+	m.edgesOf(st, r, e)
+	m.follow(st, r, e, isStart)
+}
+
+// stepStart is stepRun of the implicit start run; started says that the
+// start's edges for e are in m.startEdges (see Starts).
+func (m *Matcher) stepStart(st *State, e *event.Event, started bool) {
+	r := run{state: m.p.start, node: -1}
+	if !started {
+		m.stepRun(st, r, e, true)
+		return
+	}
+	m.setCtx(st, r, e)
+	m.edges = append(m.edges[:0], m.startEdges...)
+	m.follow(st, r, e, true)
+}
+
+// setCtx makes r on event e what conditions are evaluated for.
+func (m *Matcher) setCtx(st *State, r run, e *event.Event) {
+	m.ctx.ev, m.ctx.st, m.ctx.node, m.ctx.prev, m.ctx.match = e, st, r.node, r.prev, nil
 	clear(m.cache)
+}
+
+// edgesOf collects in m.edges the take and ignore edges that r follows on e.
+func (m *Matcher) edgesOf(st *State, r run, e *event.Event) {
+	m.setCtx(st, r, e)
 	m.decisionGraph(r.state)
+}
+
+// follow files the runs that r's edges in m.edges lead to into m.next and
+// m.pot.
+func (m *Matcher) follow(st *State, r run, e *event.Event, isStart bool) {
 	m.tmp = m.tmp[:0]
 	for _, er := range m.edges {
 		switch er.edge.action {
