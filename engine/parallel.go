@@ -208,6 +208,9 @@ func (e *Engine) runShard() {
 		s.out, s.freed = b.out[s.idx][:0], b.freed[s.idx][:0]
 		for i, o := range b.ops {
 			s.tag.seg = i
+			if j := i + 4; j < len(b.ops) && b.ops[j].shards>>s.idx&1 != 0 {
+				b.ops[j].ev.Prefetch() // decoded on another core
+			}
 			if o.ev != nil {
 				e.fireTimers(o.at)
 				if o.shards>>s.idx&1 != 0 { // else: none of its keys is this shard's

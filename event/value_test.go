@@ -61,3 +61,16 @@ func TestValueAccessors(t *testing.T) {
 		t.Error("equal strings in different memory are not Equal")
 	}
 }
+
+// TestPrefetchChangesNothing calls Prefetch on events in every shape: it is
+// a hint, so the event must read the same after it, and nil must do.
+func TestPrefetchChangesNothing(t *testing.T) {
+	var nilEv *Event
+	nilEv.Prefetch()
+	(&Event{}).Prefetch()
+	ev := &Event{Type: "auth", Time: 7, Fields: []Value{StringValue("c1"), NumberValue(2)}}
+	ev.Prefetch()
+	if ev.Type != "auth" || ev.Time != 7 || len(ev.Fields) != 2 || ev.Fields[0].Str() != "c1" || ev.Fields[1].Num() != 2 {
+		t.Fatalf("event changed: %+v", ev)
+	}
+}

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"unsafe"
+
 	"bufio"
 	"bytes"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/motifcep/motif/internal/prefetch"
 	"io"
 	"log/slog"
 	"os"
@@ -235,7 +238,10 @@ func (r *replayer) run(in io.Reader, eng *engine.Parallel, dec *event.Decoder, s
 		<-done
 	}()
 	for b := range batches {
-		for _, it := range b.items {
+		for i, it := range b.items {
+			if j := i + 4; j < len(b.items) {
+				b.items[j].ev.Prefetch() // decoded on another core
+			}
 			r.read++
 			if !r.push(eng, it) && strict {
 				return 1
@@ -315,6 +321,16 @@ func (r *replayer) decodeLoop(in io.Reader, eng *engine.Parallel, dec *event.Dec
 			var ev *event.Event
 			if k := len(spare); k > 0 {
 				ev, spare = spare[k-1], spare[:k-1]
+				// A recycled event was last written an hour ago, or on
+				// another core: bring in the ones decoded next while
+				// this line is decoded, in two steps, as its fields
+				// are found through the event.
+				if k > 8 {
+					prefetch.Lines(unsafe.Pointer(spare[k-9]), int(unsafe.Sizeof(event.Event{})))
+				}
+				if k > 4 {
+					spare[k-5].Prefetch()
+				}
 			} else {
 				ev = &event.Event{}
 			}
