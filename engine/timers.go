@@ -3,6 +3,9 @@ package engine
 import (
 	"slices"
 	"strings"
+	"unsafe"
+
+	"github.com/motifcep/motif/internal/prefetch"
 )
 
 // timer asks for an entry to be advanced once the watermark reaches at. An
@@ -54,7 +57,6 @@ type timerQueue struct {
 	spare   []*[]timer         // emptied buckets, for reuse
 	stored  int                // timers in near and far, live and stale
 	live    int                // timers that are not stale: entries with en.timer set
-	sink    uintptr            // what warm read, so that the reads are kept
 	// The buckets far timers went to lately, by bucket number modulo
 	// their count: timers are set a pattern's window or step bound ahead,
 	// so the few windows of an engine's patterns keep a few buckets in
@@ -194,37 +196,43 @@ func (q *timerQueue) first(t int64) *timer {
 		}
 		q.nearEnd = (b + 1) << bucketShift
 		heapify(q.near)
-		q.warm()
+		q.warm(b)
 	}
 }
 
-// warm reads what firing the timers of the heap will read, level by level
-// (entries, then their states, then the states' first partial matches and
-// events), just after a bucket entered the heap. The keys of a bucket were
-// last touched up to a window ago, so each read misses the caches: read one
-// key at a time as the timers fire, the misses come one after another;
-// here the reads of a level do not depend on each other and the misses
-// overlap.
-func (q *timerQueue) warm() {
-	var sum uintptr
-	for i := range q.near {
-		sum += uintptr(len(q.near[i].en.states))
+// warm starts bringing in what firing timers will read, without waiting
+// for it, just after bucket b entered the heap. The keys of a bucket were
+// last touched up to a window ago, so each read would miss the caches, one
+// after another as the timers fire. Instead the reads go ahead in stages, a
+// bucket (about a second of event time) apart, each reading only what the
+// stage before brought in: the entries of the timers two buckets on, the
+// states of those one bucket on, and the events held by the states of b.
+// A key may change before its timer fires; a prefetch of what it no
+// longer holds costs only the prefetch.
+func (q *timerQueue) warm(b int64) {
+	if ts := q.far[b+2]; ts != nil {
+		for i := range *ts {
+			prefetch.Lines(unsafe.Pointer((*ts)[i].en), int(unsafe.Sizeof(entry{})))
+		}
 	}
-	for i := range q.near {
-		for _, st := range q.near[i].en.states {
-			if st != nil {
-				sum += uintptr(st.PartialMatches())
+	if ts := q.far[b+1]; ts != nil {
+		for i := range *ts {
+			en := (*ts)[i].en
+			for j, st := range en.states {
+				if st != nil && en.isLive(j) {
+					st.Prefetch()
+				}
 			}
 		}
 	}
 	for i := range q.near {
-		for _, st := range q.near[i].en.states {
-			if st != nil {
-				sum += st.Touch()
+		en := q.near[i].en
+		for j, st := range en.states {
+			if st != nil && en.isLive(j) {
+				st.PrefetchEvents()
 			}
 		}
 	}
-	q.sink = sum
 }
 
 // pop drops the timer at the top of the heap.

@@ -450,3 +450,29 @@ func TestStateOfOneMatchIsOneAllocation(t *testing.T) {
 		t.Errorf("after a second match: %d partial matches, MemSize %d", st.PartialMatches(), st.MemSize())
 	}
 }
+
+// TestPrefetchChangesNothing prefetches states empty, in their room and
+// outgrown, and checks that matching then goes on as if it had not: a
+// prefetch is a hint and must neither read past what the state holds nor
+// change it.
+func TestPrefetchChangesNothing(t *testing.T) {
+	schema := event.NewSchema()
+	m := NewMatcher(compileOne(t, src("within 1m", "begin a: a\nfollowed_by b: b"), schema))
+	evs := parseEvents(t, schema, "a1 a2 b3")
+	var out Output
+	st := NewState()
+	st.Prefetch()
+	st.PrefetchEvents()
+	for _, e := range evs[:2] {
+		m.Step(st, e, &out)
+		st.Prefetch()
+		st.PrefetchEvents()
+	}
+	if st.PartialMatches() != 2 {
+		t.Fatalf("%d partial matches, want 2", st.PartialMatches())
+	}
+	m.Step(st, evs[2], &out)
+	if len(out.Matches) != 2 {
+		t.Fatalf("%d matches after the prefetches, want 2", len(out.Matches))
+	}
+}

@@ -2,8 +2,10 @@ package nfa
 
 import (
 	"math"
+	"unsafe"
 
 	"github.com/motifcep/motif/event"
+	"github.com/motifcep/motif/internal/prefetch"
 )
 
 // State is the mutable matching state of one key of one pattern: its partial
@@ -87,18 +89,22 @@ func (s *State) Idle() bool {
 	return len(s.runs) == 0 && len(s.completed) == 0 && s.LastAlert == math.MinInt64
 }
 
-// Touch reads the first partial match and the first event the state holds
-// and returns a number made of them, so that a caller can bring them into
-// the cache ahead of stepping the state (see engine's timer queue).
-func (s *State) Touch() uintptr {
-	var n uintptr
-	if len(s.runs) > 0 {
-		n += uintptr(s.runs[0].node)
+// Prefetch starts bringing the state into the cache (its arrays too, while
+// they are in its room), without waiting: see engine's timer queue, which
+// knows a second ahead which keys its timers will wake.
+func (s *State) Prefetch() {
+	prefetch.Lines(unsafe.Pointer(s), int(unsafe.Sizeof(*s)))
+}
+
+// PrefetchEvents starts bringing in the first events the state holds, which
+// an advance reads or lets go of. It reads the state itself: call it once
+// Prefetch has had time to bring that in.
+func (s *State) PrefetchEvents() {
+	for _, se := range s.events[:min(len(s.events), 2)] {
+		if se.e != nil {
+			prefetch.Lines(unsafe.Pointer(se.e), int(unsafe.Sizeof(*se.e)))
+		}
 	}
-	if len(s.events) > 0 && s.events[0].e != nil {
-		n += uintptr(s.events[0].e.Time)
-	}
-	return n
 }
 
 // PartialMatches returns the number of open partial matches.
