@@ -49,31 +49,34 @@ func keyBefore(ga *keyGroup, ida string, gb *keyGroup, idb string) bool {
 // time once the heap is empty and the watermark reaches them. The heap thus
 // stays small (the timers of about a second), and a timer set minutes or
 // hours ahead costs an append.
+//
+// A bucket is found by its number in a wheel of wheelBuckets slots (bucket
+// number modulo their count), which covers a little over two hours: the
+// windows of most patterns. A bucket whose slot another bucket holds (one a
+// multiple of the wheel's span away) goes to a map.
 type timerQueue struct {
 	near    []timer // heap of the timers due before nearEnd
 	nearEnd int64
-	far     map[int64]*[]timer // bucket number (at >> bucketShift) -> its timers
-	buckets bucketHeap         // the numbers in far
+	wheel   []wheelSlot        // by bucket number (at >> bucketShift) modulo wheelBuckets; nil until needed
+	far     map[int64]*[]timer // the buckets whose wheel slot another one holds
+	buckets bucketHeap         // the numbers of the buckets
 	spare   []*[]timer         // emptied buckets, for reuse
 	stored  int                // timers in near and far, live and stale
 	live    int                // timers that are not stale: entries with en.timer set
-	// The buckets far timers went to lately, by bucket number modulo
-	// their count: timers are set a pattern's window or step bound ahead,
-	// so the few windows of an engine's patterns keep a few buckets in
-	// use at a time, each found here without a map lookup. And the room
-	// to give a new bucket: as many timers as the last bucket that entered
-	// the heap had.
-	recent [recentBuckets]recentBucket
-	hint   int
+	// The room to give a new bucket: as many timers as the last bucket
+	// that entered the heap had.
+	hint int
 }
 
-type recentBucket struct {
+// wheelSlot holds the bucket numbered b, if ts is not nil.
+type wheelSlot struct {
 	b  int64
-	ts *[]timer // nil: none
+	ts *[]timer
 }
 
-// recentBuckets is the size of timerQueue.recent, a power of two.
-const recentBuckets = 16
+// wheelBuckets is the number of slots of timerQueue.wheel, a power of two:
+// 2^13 buckets of 2^30 ns, 2.4 hours.
+const wheelBuckets = 1 << 13
 
 const (
 	// bucketShift sets the width of a bucket: 2^30 ns, about a second.
@@ -116,15 +119,8 @@ func (q *timerQueue) push(t timer) {
 		up(q.near, len(q.near)-1)
 		return
 	}
-	if q.far == nil {
-		q.far = map[int64]*[]timer{}
-	}
 	b := t.at >> bucketShift
-	r := &q.recent[b&(recentBuckets-1)]
-	ts := r.ts
-	if ts == nil || r.b != b {
-		ts = q.far[b]
-	}
+	ts := q.bucket(b)
 	if ts == nil {
 		if n := len(q.spare); n > 0 {
 			ts, q.spare = q.spare[n-1], q.spare[:n-1]
@@ -132,11 +128,50 @@ func (q *timerQueue) push(t timer) {
 			s := make([]timer, 0, q.hint)
 			ts = &s
 		}
-		q.far[b] = ts
+		if w := &q.wheel[b&(wheelBuckets-1)]; w.ts == nil {
+			w.b, w.ts = b, ts
+		} else {
+			if q.far == nil {
+				q.far = map[int64]*[]timer{}
+			}
+			q.far[b] = ts
+		}
 		q.buckets.push(b)
 	}
-	r.b, r.ts = b, ts
 	*ts = append(*ts, t)
+}
+
+// bucket returns the timers of bucket b, or nil if it has none.
+func (q *timerQueue) bucket(b int64) *[]timer {
+	if q.wheel == nil {
+		q.wheel = make([]wheelSlot, wheelBuckets)
+	}
+	if w := &q.wheel[b&(wheelBuckets-1)]; w.ts != nil && w.b == b {
+		return w.ts
+	}
+	if len(q.far) > 0 {
+		return q.far[b]
+	}
+	return nil
+}
+
+// take removes bucket b, which exists, and returns its timers.
+func (q *timerQueue) take(b int64) *[]timer {
+	if w := &q.wheel[b&(wheelBuckets-1)]; w.ts != nil && w.b == b {
+		ts := w.ts
+		w.ts = nil
+		return ts
+	}
+	ts := q.far[b]
+	delete(q.far, b)
+	return ts
+}
+
+// eachBucket calls f with the timers of every bucket.
+func (q *timerQueue) eachBucket(f func(ts *[]timer)) {
+	for _, b := range q.buckets {
+		f(q.bucket(b))
+	}
 }
 
 // remove takes en's timer, if any, out of the queue (it goes stale).
@@ -182,12 +217,8 @@ func (q *timerQueue) first(t int64) *timer {
 			return nil
 		}
 		b := q.buckets.pop()
-		ts := q.far[b]
+		ts := q.take(b)
 		q.near = append(q.near[:0], *ts...)
-		delete(q.far, b)
-		if r := &q.recent[b&(recentBuckets-1)]; r.ts == ts {
-			r.ts = nil
-		}
 		q.hint = min(len(*ts), maxSpareCap)
 		if len(q.spare) < maxSpareBuckets && cap(*ts) <= maxSpareCap {
 			clear(*ts)
@@ -210,12 +241,12 @@ func (q *timerQueue) first(t int64) *timer {
 // A key may change before its timer fires; a prefetch of what it no
 // longer holds costs only the prefetch.
 func (q *timerQueue) warm(b int64) {
-	if ts := q.far[b+2]; ts != nil {
+	if ts := q.bucket(b + 2); ts != nil {
 		for i := range *ts {
 			prefetch.Lines(unsafe.Pointer((*ts)[i].en), int(unsafe.Sizeof(entry{})))
 		}
 	}
-	if ts := q.far[b+1]; ts != nil {
+	if ts := q.bucket(b + 1); ts != nil {
 		for i := range *ts {
 			en := (*ts)[i].en
 			for j, st := range en.states {
@@ -267,10 +298,10 @@ func (q *timerQueue) compact() {
 	q.near = keep(q.near)
 	heapify(q.near)
 	q.stored = len(q.near)
-	for _, ts := range q.far {
+	q.eachBucket(func(ts *[]timer) {
 		*ts = keep(*ts) // an empty bucket stays until its turn
 		q.stored += len(*ts)
-	}
+	})
 }
 
 func heapify(h []timer) {

@@ -35,9 +35,9 @@ func TestTimerQueue(t *testing.T) {
 					continue
 				}
 				// Over 3 buckets in even rounds, over more than
-				// recentBuckets in odd ones, so that buckets share
-				// timerQueue.recent's slots.
-				spread := []int{3, 3 * recentBuckets}[round%2]
+				// the wheel's span in odd ones, so that buckets whose
+				// wheel slot another holds go to the map.
+				spread := []int{3, 3 * wheelBuckets}[round%2]
 				q.set(en, int64(round+rng.IntN(spread))<<bucketShift+rng.Int64N(1<<bucketShift), noDeadline)
 			}
 			if stale := q.stored - q.live; stale > q.live/2+1024 {
@@ -90,11 +90,9 @@ func TestTimerQueueGivesMemoryBack(t *testing.T) {
 		q.remove(en)
 	}
 	room := cap(q.near) // the emptied buckets kept for reuse are bounded apart
-	for _, ts := range q.far {
-		room += cap(*ts)
-	}
-	if live := q.len(); live != 1000 || room > 4*live+(len(q.far)+1)*minTimerCap {
-		t.Fatalf("%d live timers, room for %d in %d buckets", live, room, len(q.far))
+	q.eachBucket(func(ts *[]timer) { room += cap(*ts) })
+	if live := q.len(); live != 1000 || room > 4*live+(len(q.buckets)+1)*minTimerCap {
+		t.Fatalf("%d live timers, room for %d in %d buckets", live, room, len(q.buckets))
 	}
 }
 
