@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/motifcep/motif/event"
-	"github.com/motifcep/motif/internal/workload"
 	"github.com/motifcep/motif/pattern"
 )
 
@@ -160,14 +159,7 @@ func checkSet(t *testing.T, src string) *pattern.Set {
 // TestParallelEqualsEngine: a Parallel of any number of engines emits
 // exactly what one Engine does, in the same order, and counts the same.
 func TestParallelEqualsEngine(t *testing.T) {
-	fraud, err := workload.FraudSet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fraudLines bytes.Buffer
-	if err := workload.Fraud(&fraudLines, workload.Spec{Name: "fraud", Events: 20_000, Keys: 300, Seed: 3}); err != nil {
-		t.Fatal(err)
-	}
+	fraud, fraudLines := fraudInput(t, 20_000, 300, 3)
 	cases := []struct {
 		name  string
 		set   *pattern.Set
@@ -177,7 +169,7 @@ func TestParallelEqualsEngine(t *testing.T) {
 	}{
 		{"mixed", checkSet(t, mixedPatterns), mixedEvents(4000, 1), Config{OutOfOrderness: 3 * time.Second, MaxPartialMatches: 4}, 1000},
 		{"mixed-in-order", checkSet(t, mixedPatterns), mixedEvents(4000, 2), Config{MaxPartialMatches: 4}, 1000},
-		{"fraud", fraud, fraudLines.Bytes(), Config{}, 20},
+		{"fraud", fraud, fraudLines, Config{}, 20},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"github.com/motifcep/motif/alert"
 	"github.com/motifcep/motif/event"
 	"github.com/motifcep/motif/internal/workload"
+	"github.com/motifcep/motif/pattern"
 )
 
 // TestEventsComeBackWhenFree: an event comes back through Config.Recycle
@@ -17,15 +18,8 @@ import (
 // changes the alerts: they must equal those of a run that never reuses an
 // event.
 func TestEventsComeBackWhenFree(t *testing.T) {
-	set, err := workload.FraudSet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var in bytes.Buffer
-	if err := workload.Fraud(&in, workload.Spec{Name: "fraud", Events: 20_000, Keys: 300, Seed: 5}); err != nil {
-		t.Fatal(err)
-	}
-	lines := bytes.Split(bytes.TrimSpace(in.Bytes()), []byte("\n"))
+	set, in := fraudInput(t, 20_000, 300, 5)
+	lines := bytes.Split(bytes.TrimSpace(in), []byte("\n"))
 
 	run := func(t *testing.T, shards int, reuse bool) (alerts []string, made, recycled int) {
 		var pool, all []*event.Event
@@ -110,4 +104,19 @@ func pushLines(t testing.TB, schema *event.Schema, lines [][]byte, push func(*ev
 			t.Fatal(err)
 		}
 	}
+}
+
+// fraudInput returns the fraud workload's patterns and n of its events
+// over the given number of keys, as NDJSON.
+func fraudInput(t testing.TB, n, keys int, seed uint64) (*pattern.Set, []byte) {
+	t.Helper()
+	set, err := workload.FraudSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in bytes.Buffer
+	if err := workload.Fraud(&in, workload.Spec{Name: "fraud", Events: n, Keys: keys, Seed: seed}); err != nil {
+		t.Fatal(err)
+	}
+	return set, in.Bytes()
 }

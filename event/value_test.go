@@ -67,8 +67,10 @@ func TestValueAccessors(t *testing.T) {
 func TestPrefetchChangesNothing(t *testing.T) {
 	var nilEv *Event
 	nilEv.Prefetch()
+	nilEv.PrefetchHeader()
 	(&Event{}).Prefetch()
 	ev := &Event{Type: "auth", Time: 7, Fields: []Value{StringValue("c1"), NumberValue(2)}}
+	ev.PrefetchHeader()
 	ev.Prefetch()
 	if ev.Type != "auth" || ev.Time != 7 || len(ev.Fields) != 2 || ev.Fields[0].Str() != "c1" || ev.Fields[1].Num() != 2 {
 		t.Fatalf("event changed: %+v", ev)

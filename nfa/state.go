@@ -101,9 +101,7 @@ func (s *State) Prefetch() {
 // Prefetch has had time to bring that in.
 func (s *State) PrefetchEvents() {
 	for _, se := range s.events[:min(len(s.events), 2)] {
-		if se.e != nil {
-			prefetch.Lines(unsafe.Pointer(se.e), int(unsafe.Sizeof(*se.e)))
-		}
+		se.e.PrefetchHeader() // nil for a freed slot: nothing
 	}
 }
 

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"unsafe"
-
 	"bufio"
 	"bytes"
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/motifcep/motif/internal/prefetch"
 	"io"
 	"log/slog"
 	"os"
@@ -326,7 +323,7 @@ func (r *replayer) decodeLoop(in io.Reader, eng *engine.Parallel, dec *event.Dec
 				// this line is decoded, in two steps, as its fields
 				// are found through the event.
 				if k > 8 {
-					prefetch.Lines(unsafe.Pointer(spare[k-9]), int(unsafe.Sizeof(event.Event{})))
+					spare[k-9].PrefetchHeader()
 				}
 				if k > 4 {
 					spare[k-5].Prefetch()
