@@ -33,13 +33,35 @@ func (k Kind) String() string {
 }
 
 // Value is one dynamically typed value of an event field or an expression.
-// The zero Value is null. Values are immutable and cheap to copy: three
+// The zero Value is null. Values are immutable and cheap to copy: two
 // words, so that an event's fields take few cache lines.
+//
+// The kind lives in whichever word has room for it. A bool, number, time or
+// duration fills bits, so p points at its kind's byte in kindTags. A string,
+// list or object needs p for its data, and its length is far below 2^56, so
+// its kind is the top byte of bits. Null is the zero Value (p nil, bits 0).
 type Value struct {
-	p    unsafe.Pointer // String: its bytes; List: its first element; Object: the *Obj
-	bits uint64         // Number: float64 bits; Time, Duration: int64; Bool: 0 or 1; String, List: the length
-	k    Kind
+	p    unsafe.Pointer // String: its bytes; List: its first element; Object: the *Obj; else &kindTags[kind]
+	bits uint64         // Number: float64 bits; Time, Duration: int64; Bool: 0 or 1; String, List: length | kind<<56
 }
+
+// kindTags gives the scalar kinds an address to be told apart by.
+var kindTags [8]byte
+
+const kindShift = 56
+
+func tag(k Kind) unsafe.Pointer { return unsafe.Pointer(&kindTags[k]) }
+
+// Kind returns the dynamic type of the value.
+func (v Value) Kind() Kind {
+	if d := uintptr(v.p) - uintptr(unsafe.Pointer(&kindTags)); d < uintptr(len(kindTags)) {
+		return Kind(d)
+	}
+	return Kind(v.bits >> kindShift)
+}
+
+// n is the length of a string or list.
+func (v Value) n() int { return int(v.bits & (1<<kindShift - 1)) }
 
 // Obj is a JSON object with its keys in input order.
 type Obj struct {
@@ -59,64 +81,74 @@ func (o *Obj) Get(key string) Value {
 
 // Constructors.
 func NullValue() Value            { return Value{} }
-func NumberValue(f float64) Value { return Value{k: Number, bits: math.Float64bits(f)} }
+func NumberValue(f float64) Value { return Value{p: tag(Number), bits: math.Float64bits(f)} }
 func StringValue(s string) Value {
-	return Value{k: String, p: unsafe.Pointer(unsafe.StringData(s)), bits: uint64(len(s))}
+	return Value{p: unsafe.Pointer(unsafe.StringData(s)), bits: uint64(len(s)) | uint64(String)<<kindShift}
 }
-func TimeValue(ns int64) Value    { return Value{k: Time, bits: uint64(ns)} }
-func DurationValue(d int64) Value { return Value{k: Duration, bits: uint64(d)} }
+func TimeValue(ns int64) Value    { return Value{p: tag(Time), bits: uint64(ns)} }
+func DurationValue(d int64) Value { return Value{p: tag(Duration), bits: uint64(d)} }
 func ListValue(l []Value) Value {
-	return Value{k: List, p: unsafe.Pointer(unsafe.SliceData(l)), bits: uint64(len(l))}
+	return Value{p: unsafe.Pointer(unsafe.SliceData(l)), bits: uint64(len(l)) | uint64(List)<<kindShift}
 }
-func ObjectValue(o *Obj) Value { return Value{k: Object, p: unsafe.Pointer(o)} }
+func ObjectValue(o *Obj) Value { return Value{p: unsafe.Pointer(o), bits: uint64(Object) << kindShift} }
 func BoolValue(b bool) Value {
 	if b {
-		return Value{k: Bool, bits: 1}
+		return Value{p: tag(Bool), bits: 1}
 	}
-	return Value{k: Bool}
+	return Value{p: tag(Bool)}
 }
 
 // Accessors. Each returns the zero value of its result for a Value of another kind.
-func (v Value) Kind() Kind    { return v.k }
-func (v Value) IsNull() bool  { return v.k == Null }
-func (v Value) Bool() bool    { return v.k == Bool && v.bits == 1 }
-func (v Value) TimeNs() int64 { return int64(v.bits) }
-func (v Value) DurNs() int64  { return int64(v.bits) }
+func (v Value) IsNull() bool { return v.p == nil && v.bits == 0 }
+func (v Value) Bool() bool   { return v.p == tag(Bool) && v.bits == 1 }
+func (v Value) TimeNs() int64 {
+	if v.p != tag(Time) {
+		return 0
+	}
+	return int64(v.bits)
+}
+func (v Value) DurNs() int64 {
+	if v.p != tag(Duration) {
+		return 0
+	}
+	return int64(v.bits)
+}
 func (v Value) Str() string {
-	if v.k != String {
+	if v.Kind() != String {
 		return ""
 	}
-	return unsafe.String((*byte)(v.p), int(v.bits))
+	return unsafe.String((*byte)(v.p), v.n())
 }
 func (v Value) Num() float64 {
-	if v.k != Number {
+	if v.p != tag(Number) {
 		return 0
 	}
 	return math.Float64frombits(v.bits)
 }
 func (v Value) List() []Value {
-	if v.k != List {
+	if v.Kind() != List {
 		return nil
 	}
-	return unsafe.Slice((*Value)(v.p), int(v.bits))
+	return unsafe.Slice((*Value)(v.p), v.n())
 }
 func (v Value) Obj() *Obj {
-	if v.k != Object {
+	if v.Kind() != Object {
 		return nil
 	}
 	return (*Obj)(v.p)
 }
 
 // Truthy is how and, or, not and conditions read a value: only true is true.
-func (v Value) Truthy() bool { return v.k == Bool && v.bits == 1 }
+func (v Value) Truthy() bool { return v.p == tag(Bool) && v.bits == 1 }
 
 // Equal reports whether a and b are the same value. Values of different kinds
 // are never equal (null equals only null).
 func Equal(a, b Value) bool {
-	if a.k != b.k {
+	k := a.Kind()
+	if k != b.Kind() {
 		return false
 	}
-	switch a.k {
+	switch k {
 	case Null:
 		return true
 	case Number:
@@ -153,10 +185,11 @@ func Equal(a, b Value) bool {
 // Compare orders two values of the same ordered kind (number, string, time,
 // duration, bool). ok is false when they cannot be ordered.
 func Compare(a, b Value) (c int, ok bool) {
-	if a.k != b.k {
+	k := a.Kind()
+	if k != b.Kind() {
 		return 0, false
 	}
-	switch a.k {
+	switch k {
 	case Number:
 		x, y := a.Num(), b.Num()
 		switch {
@@ -189,7 +222,7 @@ func Compare(a, b Value) (c int, ok bool) {
 // without quotes, numbers in their shortest form, times in RFC 3339, null as
 // "null", lists and objects as JSON.
 func (v Value) AppendText(b []byte) []byte {
-	switch v.k {
+	switch v.Kind() {
 	case String:
 		return append(b, v.Str()...)
 	case Number:
@@ -208,7 +241,7 @@ func (v Value) AppendText(b []byte) []byte {
 
 // AppendJSON appends the value as JSON. Times and durations become strings.
 func (v Value) AppendJSON(b []byte) []byte {
-	switch v.k {
+	switch v.Kind() {
 	case Null:
 		return append(b, "null"...)
 	case Bool:

@@ -1,16 +1,17 @@
 package event
 
 import (
+	"math"
 	"testing"
 	"unsafe"
 )
 
-// TestValueIsThreeWords: an event's fields are an array of Values that the
+// TestValueIsTwoWords: an event's fields are an array of Values that the
 // matching goroutines read on another core than the one that decoded them,
 // so their size is what an event costs in cache lines.
-func TestValueIsThreeWords(t *testing.T) {
-	if n := unsafe.Sizeof(Value{}); n != 24 {
-		t.Fatalf("Value takes %d bytes, want 24", n)
+func TestValueIsTwoWords(t *testing.T) {
+	if n := unsafe.Sizeof(Value{}); n != 16 {
+		t.Fatalf("Value takes %d bytes, want 16", n)
 	}
 }
 
@@ -59,6 +60,60 @@ func TestValueAccessors(t *testing.T) {
 	}
 	if !Equal(StringValue("card-1"), StringValue(string([]byte("card-1")))) {
 		t.Error("equal strings in different memory are not Equal")
+	}
+}
+
+// TestValueKindsStayApart: scalars keep their kind beside the payload and
+// strings, lists and objects in the length word, so no payload may pass
+// for another kind: not a number whose top byte reads as a kind, not a
+// negative time, not an empty string or list (which are not null).
+func TestValueKindsStayApart(t *testing.T) {
+	for _, c := range []struct {
+		v    Value
+		kind Kind
+	}{
+		{NullValue(), Null},
+		{Value{}, Null},
+		{BoolValue(false), Bool},
+		{BoolValue(true), Bool},
+		{NumberValue(0), Number},
+		{NumberValue(math.Float64frombits(uint64(String)<<56 | 5)), Number},
+		{NumberValue(math.Float64frombits(uint64(Object) << 56)), Number},
+		{NumberValue(math.NaN()), Number},
+		{NumberValue(-1), Number},
+		{TimeValue(-1), Time},
+		{TimeValue(0), Time},
+		{DurationValue(math.MinInt64), Duration},
+		{StringValue(""), String},
+		{StringValue("x"), String},
+		{ListValue(nil), List},
+		{ListValue([]Value{NullValue()}), List},
+		{ObjectValue(&Obj{}), Object},
+	} {
+		if got := c.v.Kind(); got != c.kind {
+			t.Errorf("%#v: Kind() = %s, want %s", c.v, got, c.kind)
+		}
+		if got := c.v.IsNull(); got != (c.kind == Null) {
+			t.Errorf("%s: IsNull() = %v", c.kind, got)
+		}
+		if c.kind != String && c.v.Str() != "" {
+			t.Errorf("%s: Str() = %q", c.kind, c.v.Str())
+		}
+		if c.kind != Number && c.v.Num() != 0 {
+			t.Errorf("%s: Num() = %v", c.kind, c.v.Num())
+		}
+		if c.kind != Time && c.v.TimeNs() != 0 || c.kind != Duration && c.v.DurNs() != 0 {
+			t.Errorf("%s: TimeNs() = %d, DurNs() = %d", c.kind, c.v.TimeNs(), c.v.DurNs())
+		}
+		if c.kind != Bool && (c.v.Bool() || c.v.Truthy()) {
+			t.Errorf("%s: reads as true", c.kind)
+		}
+	}
+	if TimeValue(-1).TimeNs() != -1 || DurationValue(math.MinInt64).DurNs() != math.MinInt64 {
+		t.Error("a negative time or duration lost its value")
+	}
+	if Equal(TimeValue(5), DurationValue(5)) || Equal(StringValue(""), NullValue()) || Equal(ListValue(nil), NullValue()) {
+		t.Error("values of different kinds are Equal")
 	}
 }
 
