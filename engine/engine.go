@@ -110,6 +110,7 @@ type Engine struct {
 	cur      []*entry // per key group: the entry of the event being processed
 	starts   []bool   // per pattern of the event's route: the event starts a partial match
 	shapes   map[string]*shape
+	types    []typeEntry // byType and shapes, for a scan (see typeOf); nil when they are many
 	sorter   *eventtime.Sorter
 	timers   timerQueue
 	sink     Sink
@@ -192,6 +193,7 @@ func New(set *pattern.Set, cfg Config, sink Sink) (*Engine, error) {
 		e.byType[t] = newRoute(list, t)
 	}
 	e.shapes = compileShapes(set, e.schema)
+	e.types = newTypeTable(e.byType, e.shapes)
 	return e, nil
 }
 
@@ -272,12 +274,13 @@ func (e *Engine) Release(ev *event.Event) {
 // fields of the patterns that see it, converting declared time and
 // duration fields in place. It may run on another goroutine than Push.
 func (e *Engine) Validate(ev *event.Event) error {
-	if sh := e.shapes[ev.Type]; sh != nil {
+	r, sh := e.typeOf(ev.Type)
+	if sh != nil {
 		if err := sh.check(ev); err != nil {
 			return err
 		}
 	}
-	for _, rt := range e.routes(ev.Type).pats {
+	for _, rt := range r.pats {
 		if rt.m.Retiring {
 			continue // it starts nothing: an event without its key is no loss
 		}
@@ -324,10 +327,64 @@ func newRoute(pats []*patternRT, typ string) *route {
 }
 
 func (e *Engine) routes(typ string) *route {
-	if r, ok := e.byType[typ]; ok {
-		return r
+	r, _ := e.typeOf(typ)
+	return r
+}
+
+// typeEntry is an event type's route and shape.
+type typeEntry struct {
+	name string
+	r    *route
+	sh   *shape // nil when the type is not declared
+}
+
+// maxTypeScan is the most types typeOf finds by a scan: for a few short
+// names, comparing lengths and then bytes costs less than hashing the
+// name, and routing an event asks several times.
+const maxTypeScan = 16
+
+func newTypeTable(byType map[string]*route, shapes map[string]*shape) []typeEntry {
+	names := map[string]bool{}
+	for t := range byType {
+		names[t] = true
 	}
-	return e.anyType
+	for t := range shapes {
+		names[t] = true
+	}
+	if len(names) > maxTypeScan {
+		return nil
+	}
+	ts := []typeEntry{}
+	for t := range names {
+		r, ok := byType[t]
+		if !ok {
+			r = nil // the route of all other types: see typeOf
+		}
+		ts = append(ts, typeEntry{name: t, r: r, sh: shapes[t]})
+	}
+	return ts
+}
+
+// typeOf returns the route and shape (nil if undeclared) of an event
+// type. It only reads the engine, so that Validate may run on another
+// goroutine than the matching.
+func (e *Engine) typeOf(typ string) (*route, *shape) {
+	if e.types != nil {
+		for i := range e.types {
+			if t := &e.types[i]; len(t.name) == len(typ) && t.name == typ {
+				if t.r == nil {
+					return e.anyType, t.sh
+				}
+				return t.r, t.sh
+			}
+		}
+		return e.anyType, nil
+	}
+	r, ok := e.byType[typ]
+	if !ok {
+		r = e.anyType
+	}
+	return r, e.shapes[typ]
 }
 
 // Push validates an event and adds it to the stream; events are matched once

@@ -254,3 +254,42 @@ pattern quiet {
 		t.Fatalf("%d keys hold state, want 1 (q)", n)
 	}
 }
+
+// TestTypeOfAgreesWithTheMaps: an event's route and shape are found by a
+// scan when the engine knows few types and by the maps when it knows many;
+// both must give what the maps hold, the route of all other types for an
+// unknown type, and a declared type's shape.
+func TestTypeOfAgreesWithTheMaps(t *testing.T) {
+	for _, n := range []int{1, maxTypeScan, maxTypeScan + 1} {
+		var src strings.Builder
+		for i := range n {
+			fmt.Fprintf(&src, "event t%d { k: string, v: number }\n", i)
+		}
+		src.WriteString("event only_declared { k: string }\n")
+		for i := range n {
+			fmt.Fprintf(&src, "pattern p%d {\n    key k\n    within 10s\n    begin a: t%d where v > %d\n}\n", i, i, i)
+		}
+		src.WriteString("pattern any {\n    key k\n    within 10s\n    begin a: any where v > 100\n}\n")
+		e, _ := newEngine(t, src.String(), Config{})
+		if scan := e.types != nil; scan != (n+1 <= maxTypeScan) {
+			t.Fatalf("%d types: scan is %v", n+1, scan)
+		}
+		types := []string{"only_declared", "unknown", ""}
+		for i := range n {
+			types = append(types, fmt.Sprintf("t%d", i))
+		}
+		for _, typ := range types {
+			r, sh := e.typeOf(string([]byte(typ))) // not the engine's copy of the name
+			want, ok := e.byType[typ]
+			if !ok {
+				want = e.anyType
+			}
+			if r != want || sh != e.shapes[typ] {
+				t.Errorf("%d types: typeOf(%q) = %p, %p; want %p, %p", n+1, typ, r, sh, want, e.shapes[typ])
+			}
+			if typ == "only_declared" && sh == nil || typ == "unknown" && r != e.anyType {
+				t.Errorf("%d types: typeOf(%q) = %p, %p", n+1, typ, r, sh)
+			}
+		}
+	}
+}
