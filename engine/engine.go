@@ -110,17 +110,21 @@ type Engine struct {
 	cur      []*entry // per key group: the entry of the event being processed
 	starts   []bool   // per pattern of the event's route: the event starts a partial match
 	shapes   map[string]*shape
-	types    []typeEntry // byType and shapes, for a scan (see typeOf); nil when they are many
-	sorter   *eventtime.Sorter
-	timers   timerQueue
-	sink     Sink
-	pool     []*event.Event
-	dropped  []*event.Event // scratch of reset (see drop)
-	Stats    Stats
-	warned   map[string]bool
-	persist  *persistence
-	shard    *shard // set when the engine is one shard of a Parallel
-	seed     uint64 // of key hashes (see keyTable); a Parallel's shards share it
+	// What routing and Validate need of each type (see typeOf): the
+	// types with a route or a shape, by name, and in a list when few.
+	typeMap   map[string]*typeEntry
+	types     []*typeEntry
+	otherType *typeEntry
+	sorter    *eventtime.Sorter
+	timers    timerQueue
+	sink      Sink
+	pool      []*event.Event
+	dropped   []*event.Event // scratch of reset (see drop)
+	Stats     Stats
+	warned    map[string]bool
+	persist   *persistence
+	shard     *shard // set when the engine is one shard of a Parallel
+	seed      uint64 // of key hashes (see keyTable); a Parallel's shards share it
 }
 
 // New compiles the patterns of a checked set.
@@ -193,7 +197,7 @@ func New(set *pattern.Set, cfg Config, sink Sink) (*Engine, error) {
 		e.byType[t] = newRoute(list, t)
 	}
 	e.shapes = compileShapes(set, e.schema)
-	e.types = newTypeTable(e.byType, e.shapes)
+	e.buildTypes()
 	return e, nil
 }
 
@@ -274,20 +278,15 @@ func (e *Engine) Release(ev *event.Event) {
 // fields of the patterns that see it, converting declared time and
 // duration fields in place. It may run on another goroutine than Push.
 func (e *Engine) Validate(ev *event.Event) error {
-	r, sh := e.typeOf(ev.Type)
-	if sh != nil {
-		if err := sh.check(ev); err != nil {
+	t := e.typeOf(ev.Type)
+	if t.sh != nil {
+		if err := t.sh.check(ev); err != nil {
 			return err
 		}
 	}
-	for _, rt := range r.pats {
-		if rt.m.Retiring {
-			continue // it starts nothing: an event without its key is no loss
-		}
-		for i, slot := range rt.prog.KeySlots {
-			if ev.Field(slot).IsNull() {
-				return fmt.Errorf("%w: missing key field %q (pattern %s)", ErrInvalidEvent, rt.prog.KeyPaths[i], rt.prog.Name)
-			}
+	for _, k := range t.keys {
+		if ev.Field(k.slot).IsNull() {
+			return fmt.Errorf("%w: missing key field %q (pattern %s)", ErrInvalidEvent, k.rt.prog.KeyPaths[k.i], k.rt.prog.Name)
 		}
 	}
 	return nil
@@ -326,16 +325,23 @@ func newRoute(pats []*patternRT, typ string) *route {
 	return r
 }
 
-func (e *Engine) routes(typ string) *route {
-	r, _ := e.typeOf(typ)
-	return r
-}
+func (e *Engine) routes(typ string) *route { return e.typeOf(typ).r }
 
-// typeEntry is an event type's route and shape.
+// typeEntry is what the engine knows of an event type: its route, its
+// shape (nil when the type is not declared), and the key fields Validate
+// checks, those of the route's patterns that the shape does not require
+// already.
 type typeEntry struct {
 	name string
 	r    *route
-	sh   *shape // nil when the type is not declared
+	sh   *shape
+	keys []keyCheck
+}
+
+// keyCheck is the i-th key path of a pattern, in schema slot slot.
+type keyCheck struct {
+	slot, i int
+	rt      *patternRT
 }
 
 // maxTypeScan is the most types typeOf finds by a scan: for a few short
@@ -343,48 +349,69 @@ type typeEntry struct {
 // name, and routing an event asks several times.
 const maxTypeScan = 16
 
-func newTypeTable(byType map[string]*route, shapes map[string]*shape) []typeEntry {
-	names := map[string]bool{}
-	for t := range byType {
-		names[t] = true
-	}
-	for t := range shapes {
-		names[t] = true
-	}
-	if len(names) > maxTypeScan {
-		return nil
-	}
-	ts := []typeEntry{}
-	for t := range names {
-		r, ok := byType[t]
-		if !ok {
-			r = nil // the route of all other types: see typeOf
+// newTypeEntry works out the entry of a type with route r and shape sh.
+func newTypeEntry(name string, r *route, sh *shape) *typeEntry {
+	t := &typeEntry{name: name, r: r, sh: sh}
+	required := map[int]bool{}
+	if sh != nil {
+		for _, f := range sh.fields {
+			required[f.slot] = !f.optional // a shape that passed holds it
 		}
-		ts = append(ts, typeEntry{name: t, r: r, sh: shapes[t]})
 	}
-	return ts
-}
-
-// typeOf returns the route and shape (nil if undeclared) of an event
-// type. It only reads the engine, so that Validate may run on another
-// goroutine than the matching.
-func (e *Engine) typeOf(typ string) (*route, *shape) {
-	if e.types != nil {
-		for i := range e.types {
-			if t := &e.types[i]; len(t.name) == len(typ) && t.name == typ {
-				if t.r == nil {
-					return e.anyType, t.sh
-				}
-				return t.r, t.sh
+	for _, rt := range r.pats {
+		if rt.m.Retiring {
+			continue // it starts nothing: an event without its key is no loss
+		}
+		for i, slot := range rt.prog.KeySlots {
+			if !required[slot] {
+				t.keys = append(t.keys, keyCheck{slot: slot, i: i, rt: rt})
 			}
 		}
-		return e.anyType, nil
 	}
-	r, ok := e.byType[typ]
-	if !ok {
-		r = e.anyType
+	return t
+}
+
+// buildTypes makes the entries of every type with a route or a shape and
+// of all other types, and the table typeOf scans when there are few.
+func (e *Engine) buildTypes() {
+	names := map[string]bool{}
+	for t := range e.byType {
+		names[t] = true
 	}
-	return r, e.shapes[typ]
+	for t := range e.shapes {
+		names[t] = true
+	}
+	e.otherType = newTypeEntry("", e.anyType, nil)
+	e.typeMap = map[string]*typeEntry{}
+	for t := range names {
+		r, ok := e.byType[t]
+		if !ok {
+			r = e.anyType
+		}
+		te := newTypeEntry(t, r, e.shapes[t])
+		e.typeMap[t] = te
+		if len(names) <= maxTypeScan {
+			e.types = append(e.types, te)
+		}
+	}
+}
+
+// typeOf returns what the engine knows of an event type. It only reads
+// the engine, so that Validate may run on another goroutine than the
+// matching.
+func (e *Engine) typeOf(typ string) *typeEntry {
+	if len(e.typeMap) <= maxTypeScan {
+		for _, t := range e.types {
+			if len(t.name) == len(typ) && t.name == typ {
+				return t
+			}
+		}
+		return e.otherType
+	}
+	if t, ok := e.typeMap[typ]; ok {
+		return t
+	}
+	return e.otherType
 }
 
 // Push validates an event and adds it to the stream; events are matched once

@@ -192,6 +192,44 @@ func TestMissingKeyIsInvalid(t *testing.T) {
 	}
 }
 
+// TestMissingKeyOfDeclaredType: a key field the event's declaration
+// requires is reported as a missing field of the event; one it declares
+// optional, or does not declare, still as a missing key; a pattern over
+// any type asks its key of events of every type.
+func TestMissingKeyOfDeclaredType(t *testing.T) {
+	e, _ := newEngine(t, `event auth { card: string, user: string? }
+pattern by_card {
+    key card
+    begin a: auth
+}
+pattern by_user {
+    key user
+    begin a: auth
+}
+pattern by_device {
+    key device
+    begin a: any
+}`, Config{})
+	var seq uint64
+	for _, c := range []struct{ js, want string }{
+		{`{"type":"auth","time":"2026-01-01T00:00:00Z","user":"u","device":"d"}`, `missing field "card" of event auth`},
+		{`{"type":"auth","time":"2026-01-01T00:00:00Z","card":"c","device":"d"}`, `missing key field "user" (pattern by_user)`},
+		{`{"type":"auth","time":"2026-01-01T00:00:00Z","card":"c","user":"u"}`, `missing key field "device" (pattern by_device)`},
+		{`{"type":"login","time":"2026-01-01T00:00:00Z"}`, `missing key field "device" (pattern by_device)`},
+	} {
+		err := push(t, e, &seq, c.js)
+		if !errors.Is(err, ErrInvalidEvent) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want %q", c.js, err, c.want)
+		}
+	}
+	if err := push(t, e, &seq, `{"type":"auth","time":"2026-01-01T00:00:00Z","card":"c","user":"u","device":"d"}`); err != nil {
+		t.Fatal(err)
+	}
+	if err := push(t, e, &seq, `{"type":"login","time":"2026-01-01T00:00:00Z","device":"d"}`); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestLateEventsReported(t *testing.T) {
 	e, rec := newEngine(t, `pattern p {
     begin a: a
@@ -271,7 +309,7 @@ func TestTypeOfAgreesWithTheMaps(t *testing.T) {
 		}
 		src.WriteString("pattern any {\n    key k\n    within 10s\n    begin a: any where v > 100\n}\n")
 		e, _ := newEngine(t, src.String(), Config{})
-		if scan := e.types != nil; scan != (n+1 <= maxTypeScan) {
+		if scan := len(e.types) > 0; scan != (n+1 <= maxTypeScan) {
 			t.Fatalf("%d types: scan is %v", n+1, scan)
 		}
 		types := []string{"only_declared", "unknown", ""}
@@ -279,7 +317,8 @@ func TestTypeOfAgreesWithTheMaps(t *testing.T) {
 			types = append(types, fmt.Sprintf("t%d", i))
 		}
 		for _, typ := range types {
-			r, sh := e.typeOf(string([]byte(typ))) // not the engine's copy of the name
+			te := e.typeOf(string([]byte(typ))) // not the engine's copy of the name
+			r, sh := te.r, te.sh
 			want, ok := e.byType[typ]
 			if !ok {
 				want = e.anyType
