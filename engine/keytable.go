@@ -9,9 +9,9 @@ import (
 // keyTable maps the keys of a group to their entries: open addressing with
 // linear probing over slots that keep each key's hash beside its entry, so
 // that a key is compared only on a full hash match, and neither a deletion
-// nor a resize hashes anything; a deletion shifts the probe run back instead of leaving a tombstone, so a table
-// whose keys come and go never fills with dead slots. The table shrinks
-// when most of its keys have left.
+// nor a resize hashes anything. A deletion shifts the probe run back
+// instead of leaving a tombstone, so a table whose keys come and go never
+// fills with dead slots. The table shrinks when most of its keys have left.
 type keyTable struct {
 	slots []keySlot // a power of two long, or nil
 	n     int

@@ -119,6 +119,9 @@ func (q *timerQueue) push(t timer) {
 		up(q.near, len(q.near)-1)
 		return
 	}
+	if q.wheel == nil {
+		q.wheel = make([]wheelSlot, wheelBuckets)
+	}
 	b := t.at >> bucketShift
 	ts := q.bucket(b)
 	if ts == nil {
@@ -144,7 +147,7 @@ func (q *timerQueue) push(t timer) {
 // bucket returns the timers of bucket b, or nil if it has none.
 func (q *timerQueue) bucket(b int64) *[]timer {
 	if q.wheel == nil {
-		q.wheel = make([]wheelSlot, wheelBuckets)
+		return nil // no timer was ever far
 	}
 	if w := &q.wheel[b&(wheelBuckets-1)]; w.ts != nil && w.b == b {
 		return w.ts

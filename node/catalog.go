@@ -242,7 +242,7 @@ func (p *Pattern) trim() {
 func (c *catalog) patterns() (pipeline.Patterns, error) {
 	set := &pattern.Set{}
 	if c.Events != "" {
-		es, diags := checkSource("(catalog events)", c.Events)
+		es, diags := pattern.Compile("(catalog events)", []byte(c.Events))
 		if diags.HasErrors() {
 			return pipeline.Patterns{}, fmt.Errorf("node: catalog event declarations: %w", diags)
 		}
@@ -255,7 +255,7 @@ func (c *catalog) patterns() (pipeline.Patterns, error) {
 			if v.State == StateRetired {
 				continue
 			}
-			vs, diags := checkSource(p.Name, v.Source())
+			vs, diags := pattern.Compile(p.Name, []byte(v.Source()))
 			if diags.HasErrors() {
 				return pipeline.Patterns{}, fmt.Errorf("node: pattern %s v%d: %w", p.Name, v.Version, diags)
 			}
@@ -273,8 +273,4 @@ func (c *catalog) patterns() (pipeline.Patterns, error) {
 		Version:  func(name string) int { return versions[name] },
 		Retiring: retiring,
 	}, nil
-}
-
-func checkSource(name, src string) (*pattern.Set, pattern.Diagnostics) {
-	return pattern.Compile(name, []byte(src))
 }
