@@ -402,7 +402,7 @@ func (e *Engine) buildTypes() {
 func (e *Engine) typeOf(typ string) *typeEntry {
 	if len(e.typeMap) <= maxTypeScan {
 		for _, t := range e.types {
-			if len(t.name) == len(typ) && t.name == typ {
+			if t.name == typ { // lengths first, then bytes
 				return t
 			}
 		}

@@ -144,12 +144,21 @@ func (q *timerQueue) push(t timer) {
 	*ts = append(*ts, t)
 }
 
-// bucket returns the timers of bucket b, or nil if it has none.
-func (q *timerQueue) bucket(b int64) *[]timer {
+// inWheel returns the wheel slot that holds bucket b, or nil if b is in
+// the map or does not exist.
+func (q *timerQueue) inWheel(b int64) *wheelSlot {
 	if q.wheel == nil {
 		return nil // no timer was ever far
 	}
 	if w := &q.wheel[b&(wheelBuckets-1)]; w.ts != nil && w.b == b {
+		return w
+	}
+	return nil
+}
+
+// bucket returns the timers of bucket b, or nil if it has none.
+func (q *timerQueue) bucket(b int64) *[]timer {
+	if w := q.inWheel(b); w != nil {
 		return w.ts
 	}
 	if len(q.far) > 0 {
@@ -160,7 +169,7 @@ func (q *timerQueue) bucket(b int64) *[]timer {
 
 // take removes bucket b, which exists, and returns its timers.
 func (q *timerQueue) take(b int64) *[]timer {
-	if w := &q.wheel[b&(wheelBuckets-1)]; w.ts != nil && w.b == b {
+	if w := q.inWheel(b); w != nil {
 		ts := w.ts
 		w.ts = nil
 		return ts
