@@ -579,7 +579,7 @@ func (e *Engine) process(ev *event.Event) {
 		rt.m.Step(st, ev, &rt.out)
 		rt.partialsDelta += int64(st.PartialMatches() - before)
 		rt.deliver(e, en, st)
-		if en.id == "" && !st.Idle() { // after deliver: suppress keeps state too
+		if !en.reg && !st.Idle() { // after deliver: suppress keeps state too
 			e.register(en)
 		}
 	}
@@ -589,7 +589,7 @@ func (e *Engine) process(ev *event.Event) {
 			continue
 		}
 		e.cur[g.idx] = nil
-		if en.id != "" {
+		if en.reg {
 			e.markDirty(en)
 		}
 		e.settle(en, ev.Time)

@@ -27,8 +27,9 @@ type keyGroup struct {
 // for it (nil for a pattern that never kept anything here).
 type entry struct {
 	g      *keyGroup
-	id     string       // the map key; "" while the entry is not in the map
-	hash   uint64       // the hash of id (see keyTable), while it is in the map
+	id     string       // the map key, while reg
+	hash   uint64       // the hash of id (see keyTable), while reg
+	reg    bool         // the entry is in its group's map (a key of no fields is "")
 	parts  []string     // the key as alerts show it; nil until needed
 	states []*nfa.State // in room when the group has few patterns
 	// Room for the states of a group of up to four patterns, beside the
@@ -142,7 +143,7 @@ func (en *entry) isFilled(pos int) bool { return pos >= 64 || en.filled>>pos&1 !
 
 // register puts a fresh entry into the map under the key in g.keyBuf.
 func (e *Engine) register(en *entry) {
-	en.id, en.hash = string(en.g.keyBuf), en.g.curHash
+	en.id, en.hash, en.reg = string(en.g.keyBuf), en.g.curHash, true
 	en.g.keys.put(en)
 	if e.persist != nil {
 		en.bytes = en.fixedSize() // the rest is counted at the next Flush
@@ -156,7 +157,7 @@ func (e *Engine) register(en *entry) {
 // in g.keyBuf.
 func (en *entry) keyParts() []string {
 	if en.parts == nil && len(en.g.slots) > 0 {
-		if en.id != "" {
+		if en.reg {
 			en.parts = partsOf(en.id) // parts of the id: no copy
 		} else {
 			en.parts = partsOf(en.g.keyBuf)
@@ -228,7 +229,7 @@ func (e *Engine) settle(en *entry, now int64) {
 func (e *Engine) release(en *entry) {
 	p := e.persist
 	hasStored := p != nil && slices.ContainsFunc(en.stored, func(s stored) bool { return s.at != noStored })
-	if p == nil || en.id == "" || !hasStored && !e.uncachedIn(en.g) {
+	if p == nil || !en.reg || !hasStored && !e.uncachedIn(en.g) {
 		if p != nil {
 			p.cached -= int64(en.bytes)
 		}
@@ -262,11 +263,11 @@ func (e *Engine) reset(en *entry) {
 func (e *Engine) recycle(en *entry) {
 	e.timers.remove(en)
 	g := en.g
-	if en.id != "" {
+	if en.reg {
 		g.keys.del(en)
 	}
 	e.reset(en)
-	en.id, en.parts = "", nil
+	en.id, en.parts, en.reg = "", nil, false
 	en.gen++
 	en.dirty, en.bytes = false, 0
 	if e.persist == nil || len(g.free) < maxFree {

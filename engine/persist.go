@@ -142,7 +142,7 @@ func (e *Engine) load(g *keyGroup, id []byte) *entry {
 	}
 	p.counts.cacheIn(en)
 	p.Loads++
-	en.id, en.hash = string(id), e.hashKey(id)
+	en.id, en.hash, en.reg = string(id), e.hashKey(id), true
 	g.keys.put(en)
 	en.bytes = en.memSize(p.seen)
 	p.cached += int64(en.bytes)
@@ -226,7 +226,7 @@ func (e *Engine) Flush(w StateWriter) (int, error) {
 	p.tombs = p.tombs[:0]
 	for _, d := range p.dirty {
 		en := d.en
-		if en.gen != d.gen || en.id == "" {
+		if en.gen != d.gen || !en.reg {
 			continue // released since: its tomb did the work
 		}
 		en.dirty = false
