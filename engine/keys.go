@@ -26,11 +26,14 @@ type keyGroup struct {
 // entry is one key value of a group: the states of the group's patterns
 // for it (nil for a pattern that never kept anything here).
 type entry struct {
-	g      *keyGroup
-	id     string       // the map key, while reg
-	hash   uint64       // the hash of id (see keyTable), while reg
-	reg    bool         // the entry is in its group's map (a key of no fields is "")
-	parts  []string     // the key as alerts show it; nil until needed
+	g    *keyGroup
+	id   string // the map key, while reg
+	hash uint64 // the hash of id (see keyTable), while reg
+	// short holds a copy of id when it fits, beside the fields a look-up
+	// reads with it: comparing a key then takes no cache miss more than
+	// the entry's. The id itself stays a string of its own, which the
+	// entry's timers keep however the entry is reused.
+	short  [24]byte
 	states []*nfa.State // in room when the group has few patterns
 	// Room for the states of a group of up to four patterns, beside the
 	// fields read with them: reading a key's states then takes no cache
@@ -45,6 +48,7 @@ type entry struct {
 	urgent       int64  // the earliest urgent deadline of its states, while it has a timer
 	tseq         uint32 // bumped when its timer moves or goes (see timer)
 	gen          uint32 // bumped when the entry is recycled, to spot stale dirty refs
+	reg          bool   // the entry is in its group's map (a key of no fields is "")
 
 	// With a store (see persist.go):
 	dirty  bool     // changed since the last Flush
@@ -143,7 +147,7 @@ func (en *entry) isFilled(pos int) bool { return pos >= 64 || en.filled>>pos&1 !
 
 // register puts a fresh entry into the map under the key in g.keyBuf.
 func (e *Engine) register(en *entry) {
-	en.id, en.hash, en.reg = string(en.g.keyBuf), en.g.curHash, true
+	en.setKey(string(en.g.keyBuf), en.g.curHash)
 	en.g.keys.put(en)
 	if e.persist != nil {
 		en.bytes = en.fixedSize() // the rest is counted at the next Flush
@@ -151,19 +155,32 @@ func (e *Engine) register(en *entry) {
 	}
 }
 
-// keyParts returns the key as alerts show it, computed the first time it
-// is asked for (few keys ever alert): from the entry's id, or for an
-// unregistered entry, the entry of the key being processed, from the key
-// in g.keyBuf.
-func (en *entry) keyParts() []string {
-	if en.parts == nil && len(en.g.slots) > 0 {
-		if en.reg {
-			en.parts = partsOf(en.id) // parts of the id: no copy
-		} else {
-			en.parts = partsOf(en.g.keyBuf)
-		}
+// setKey gives a fresh entry its key, id, whose hash is h, before it goes
+// into the map.
+func (en *entry) setKey(id string, h uint64) {
+	en.id, en.hash, en.reg = id, h, true
+	copy(en.short[:], id)
+}
+
+// hasKey reports whether the entry's key is k.
+func (en *entry) hasKey(k []byte) bool {
+	if len(k) <= len(en.short) {
+		return len(en.id) == len(k) && string(en.short[:len(k)]) == string(k)
 	}
-	return en.parts
+	return en.id == string(k)
+}
+
+// keyParts returns the key as alerts show it (few keys ever alert): from
+// the entry's id, or for an unregistered entry, the entry of the key being
+// processed, from the key in g.keyBuf.
+func (en *entry) keyParts() []string {
+	if len(en.g.slots) == 0 {
+		return nil
+	}
+	if en.reg {
+		return partsOf(en.id) // parts of the id: no copy
+	}
+	return partsOf(en.g.keyBuf)
 }
 
 // settle forgets an entry whose states are all idle, or sets its timer to
@@ -267,7 +284,7 @@ func (e *Engine) recycle(en *entry) {
 		g.keys.del(en)
 	}
 	e.reset(en)
-	en.id, en.parts, en.reg = "", nil, false
+	en.id, en.reg = "", false
 	en.gen++
 	en.dirty, en.bytes = false, 0
 	if e.persist == nil || len(g.free) < maxFree {

@@ -46,7 +46,7 @@ func (t *keyTable) get(h uint64, k []byte) *entry {
 		if s.en == nil {
 			return nil
 		}
-		if s.hash == h && s.en.id == string(k) {
+		if s.hash == h && s.en.hasKey(k) {
 			return s.en
 		}
 	}

@@ -55,10 +55,6 @@ func (en *entry) memSize(seen map[*event.Event]struct{}) int {
 func (en *entry) fixedSize() int {
 	n := nfa.AllocSize(int(unsafe.Sizeof(entry{}))) + mapSlotBytes + heapTimerBytes
 	n += nfa.StringSize(len(en.id))
-	n += nfa.AllocSize(cap(en.parts) * int(unsafe.Sizeof("")))
-	for _, p := range en.parts {
-		n += nfa.StringSize(len(p))
-	}
 	if cap(en.states) > len(en.room) {
 		n += nfa.AllocSize(cap(en.states) * int(unsafe.Sizeof((*nfa.State)(nil))))
 	}

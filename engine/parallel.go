@@ -211,6 +211,9 @@ func (e *Engine) runShard() {
 			if j := i + 4; j < len(b.ops) && b.ops[j].shards>>s.idx&1 != 0 {
 				b.ops[j].ev.Prefetch() // decoded on another core
 			}
+			if j := i + 2; j < len(b.ops) && b.ops[j].shards>>s.idx&1 != 0 {
+				b.ops[j].ev.PrefetchStrings()
+			}
 			if o.ev != nil {
 				e.fireTimers(o.at)
 				if o.shards>>s.idx&1 != 0 { // else: none of its keys is this shard's

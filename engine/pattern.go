@@ -31,11 +31,12 @@ type patternRT struct {
 // deliver turns the matches in rt.out into alerts, then lets go of the
 // events the step dropped.
 func (rt *patternRT) deliver(e *Engine, en *entry, st *nfa.State) {
-	defer e.drop(&rt.m.Dropped)
-	if len(rt.out.Matches) == 0 {
+	if len(rt.out.Matches) == 0 { // most steps
 		rt.warnCap(e)
+		e.drop(&rt.m.Dropped)
 		return
 	}
+	defer e.drop(&rt.m.Dropped)
 	rt.ids = rt.ids[:0]
 	parts := en.keyParts()
 	for i := range rt.out.Matches {
@@ -68,9 +69,9 @@ func (rt *patternRT) deliver(e *Engine, en *entry, st *nfa.State) {
 }
 
 func (rt *patternRT) warnCap(e *Engine) {
-	if st := rt.m.Stats; st.CapDropped > 0 {
+	if n := rt.m.Stats.CapDropped; n > 0 {
 		e.warnOnce("partial matches dropped: a key reached the cap on partial matches", rt.prog.Name,
-			"cap", rt.prog.MaxRuns, "dropped", st.CapDropped)
+			"cap", rt.prog.MaxRuns, "dropped", n)
 	}
 }
 

@@ -142,7 +142,7 @@ func (e *Engine) load(g *keyGroup, id []byte) *entry {
 	}
 	p.counts.cacheIn(en)
 	p.Loads++
-	en.id, en.hash, en.reg = string(id), e.hashKey(id), true
+	en.setKey(string(id), e.hashKey(id))
 	g.keys.put(en)
 	en.bytes = en.memSize(p.seen)
 	p.cached += int64(en.bytes)

@@ -20,7 +20,16 @@ type shapeField struct {
 	typ      string
 	kind     fieldKind
 	optional bool
+	// plain is the value kind that passes without a closer look (a string
+	// for a string field, ...); noKind for the types that need one.
+	plain event.Kind
 }
+
+// noKind is no event.Kind: see shapeField.plain.
+const noKind = event.Kind(255)
+
+// plainKinds are the declared types whose values pass as decoded.
+var plainKinds = map[fieldKind]event.Kind{fkString: event.String, fkNumber: event.Number, fkBool: event.Bool}
 
 // fieldKind is a declared field type, resolved once.
 type fieldKind uint8
@@ -47,13 +56,18 @@ func compileShapes(set *pattern.Set, schema *event.Schema) map[string]*shape {
 	for _, d := range set.Events {
 		sh := &shape{name: d.Name.Name}
 		for _, f := range d.Fields {
-			sh.fields = append(sh.fields, shapeField{
+			sf := shapeField{
 				name:     f.Name.Name,
 				slot:     schema.Slot(f.Name.Name),
 				typ:      f.Type.Name,
 				kind:     fieldKinds[f.Type.Name],
 				optional: f.Optional,
-			})
+				plain:    noKind,
+			}
+			if k, ok := plainKinds[sf.kind]; ok {
+				sf.plain = k
+			}
+			sh.fields = append(sh.fields, sf)
 		}
 		out[sh.name] = sh
 	}
@@ -64,20 +78,19 @@ func compileShapes(set *pattern.Set, schema *event.Schema) map[string]*shape {
 // or duration from their JSON form (RFC 3339 or epoch milliseconds; a
 // duration string such as "5m") in place.
 func (sh *shape) check(ev *event.Event) error {
-	for _, f := range sh.fields {
+	for i := range sh.fields {
+		f := &sh.fields[i]
 		v := ev.Field(f.slot)
+		if v.Kind() == f.plain {
+			continue // the common case, in one comparison
+		}
 		if v.IsNull() {
 			if f.optional {
 				continue
 			}
 			return fmt.Errorf("%w: missing field %q of event %s", ErrInvalidEvent, f.name, sh.name)
 		}
-		// The common cases need no conversion.
-		switch {
-		case f.kind == fkString && v.Kind() == event.String,
-			f.kind == fkNumber && v.Kind() == event.Number,
-			f.kind == fkBool && v.Kind() == event.Bool,
-			f.kind == fkAny:
+		if f.kind == fkAny {
 			continue
 		}
 		nv, ok := conform(v, f.typ)

@@ -95,6 +95,17 @@ func (e *Event) Prefetch() {
 	}
 }
 
+// PrefetchStrings starts bringing in the bytes of the event's strings,
+// which the decoder copies next to each other, its id last. It reads the
+// event: call it once Prefetch has had time to bring that in.
+func (e *Event) PrefetchStrings() {
+	if e == nil || len(e.ID) == 0 {
+		return
+	}
+	p := unsafe.Pointer(unsafe.StringData(e.ID))
+	prefetch.Lines(unsafe.Add(p, -64), 64+len(e.ID))
+}
+
 // PrefetchHeader is Prefetch without the fields, and without reading the
 // event: the first step of a prefetch in two, when the event itself is cold
 // and Prefetch would wait for it to find the fields.

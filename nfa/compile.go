@@ -290,6 +290,7 @@ func (c *compiler) flatten(g *graphCompiler, start *cstate) {
 		st := state{name: s.name, stage: s.stage, kind: s.kind}
 		for _, e := range s.edges {
 			st.edges = append(st.edges, edge{action: e.action, target: idx[e.target], cond: e.cond})
+			st.proceeds = st.proceeds || e.action == Proceed
 		}
 		prog.states[i] = st
 	}

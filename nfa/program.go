@@ -62,6 +62,10 @@ type state struct {
 	// completes marks states from which a run completes the pattern when its
 	// deadline passes: pending states, and loops right before one.
 	completes bool
+	// proceeds says that some edge is a proceed edge: without one, the
+	// edges that apply to an event are found in one pass over the state's
+	// own (see Matcher.decisionGraph).
+	proceeds bool
 }
 
 // Stage describes one stage of a compiled pattern, in pattern.Stages order.

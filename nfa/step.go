@@ -319,6 +319,15 @@ func (m *Matcher) withDeadline(r run) run {
 // through groups of optional stages terminate.
 func (m *Matcher) decisionGraph(s int32) {
 	m.edges = m.edges[:0]
+	if st := &m.p.states[s]; !st.proceeds {
+		// Most states: nothing to follow, so no visit marks either.
+		for i := range st.edges {
+			if ed := &st.edges[i]; m.eval(ed.cond) {
+				m.edges = append(m.edges, edgeRef{src: s, edge: ed})
+			}
+		}
+		return
+	}
 	m.nextGen()
 	m.stack = append(m.stack[:0], s)
 	m.mark[s] = m.gen
@@ -346,7 +355,7 @@ func (m *Matcher) decisionGraph(s int32) {
 // finalAfterProceed returns the final state reachable from s by proceed edges
 // whose conditions hold for the current event, or -1.
 func (m *Matcher) finalAfterProceed(s int32) int32 {
-	if m.p.states[s].kind == kindFinal {
+	if st := &m.p.states[s]; st.kind == kindFinal || !st.proceeds {
 		return -1
 	}
 	m.nextGen()
