@@ -1,9 +1,7 @@
 package event
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -38,13 +36,18 @@ type Decoder struct {
 
 	// The fixed fields, as spans of the line; the last occurrence wins.
 	typeAt, timeAt, idAt span
+	// timeNs is the time at timeAt when timeParsed: timeField parses the
+	// common shape at once.
+	timeNs     int64
+	timeParsed bool
 
 	keyBuf  []byte // an unescaped object key
 	scratch []byte // an unescaped string value
 	arena   strArena
-	days    dayCache
+	clock   timeCache
 	types   map[string]string
 	lastTyp string
+	recent  [16]typeEntry // a cache of types in front of the map, in pairs
 }
 
 // span is where a fixed field's value is in the line; start < 0: absent.
@@ -54,28 +57,6 @@ type span struct {
 	start, end int
 	plain      bool
 }
-
-// node is one step of the schema's paths: "geo.country" is the child
-// "country" of the root's child "geo".
-type node struct {
-	names []string
-	kids  []*node
-	table []keyEntry // open-addressing hash of names
-	pats  []keyPat   // by name
-	// next[k+1] is the index of the name that followed name k (-1: the
-	// start of the object) last time, or -1: a guess that saves a lookup.
-	next []int32
-
-	slot  int   // the slot of this path, or -1
-	fixed uint8 // root children only: which fixed fields this key is
-	desc  []int // slots of every strict descendant
-}
-
-const (
-	fixedType uint8 = 1 << iota
-	fixedTime
-	fixedID
-)
 
 const (
 	maxInterned    = 4096 // distinct type names kept
@@ -113,95 +94,6 @@ func NewDecoder(schema *Schema, opts DecoderOptions) *Decoder {
 	return d
 }
 
-func (n *node) child(name string) *node {
-	for i, s := range n.names {
-		if s == name {
-			return n.kids[i]
-		}
-	}
-	k := &node{slot: -1}
-	n.names = append(n.names, name)
-	n.kids = append(n.kids, k)
-	return k
-}
-
-// keyEntry is one cell of a node's hash table of names: the name's first 8
-// bytes as a little-endian word, its length, and its index+1 (0: empty).
-type keyEntry struct {
-	word uint64
-	n    int32
-	idx  int32
-}
-
-// finish builds the lookup tables and descendant lists; it returns the
-// slots of n and its descendants.
-func (n *node) finish() []int {
-	size := 8
-	for size < 2*len(n.names) {
-		size *= 2
-	}
-	n.table = make([]keyEntry, size)
-	for i, s := range n.names {
-		w := nameWord(s)
-		h := keyHash(w, len(s))
-		for n.table[h&(size-1)].idx != 0 {
-			h++
-		}
-		n.table[h&(size-1)] = keyEntry{word: w, n: int32(len(s)), idx: int32(i + 1)}
-	}
-	n.next = make([]int32, len(n.names)+1)
-	for i := range n.next {
-		n.next[i] = -1
-	}
-	for _, name := range n.names {
-		n.pats = append(n.pats, newKeyPat(name))
-	}
-	for _, k := range n.kids {
-		n.desc = append(n.desc, k.finish()...)
-	}
-	if n.slot >= 0 {
-		return append([]int{n.slot}, n.desc...)
-	}
-	return n.desc
-}
-
-// keyHash hashes a key's first word and length.
-func keyHash(w uint64, n int) int {
-	return int((w ^ uint64(n)) * 0x9e3779b97f4a7c15 >> 40)
-}
-
-// nameWord returns the first 8 bytes of s as a little-endian word, zero-padded.
-func nameWord[S string | []byte](s S) uint64 {
-	var w uint64
-	for i := range min(len(s), 8) {
-		w |= uint64(s[i]) << (8 * i)
-	}
-	return w
-}
-
-// keyWord is nameWord of k, reading 8 bytes at once when k has them. It
-// reads nothing past len(k): the caller's buffer may go on beyond the line.
-func keyWord(k []byte) uint64 {
-	if len(k) < 8 {
-		return nameWord(k)
-	}
-	return binary.LittleEndian.Uint64(k)
-}
-
-// lookup returns the index of key in n.names, or -1; w is keyWord(key).
-func (n *node) lookup(w uint64, key []byte) int {
-	mask := len(n.table) - 1
-	for h := keyHash(w, len(key)); ; h++ {
-		e := &n.table[h&mask]
-		if e.idx == 0 {
-			return -1
-		}
-		if e.word == w && int(e.n) == len(key) && (len(key) <= 8 || n.names[e.idx-1][8:] == string(key[8:])) {
-			return int(e.idx - 1)
-		}
-	}
-}
-
 // Decode parses one JSON object into ev, reusing ev.Fields' capacity. It fills Type, Time, ID
 // (ID "" when absent: the caller sets the source position) and every schema slot (null when absent).
 // Dotted schema paths ("geo.country") address nested objects; a slot whose path names an object or list
@@ -218,6 +110,7 @@ func (d *Decoder) Decode(line []byte, ev *Event) error {
 	}
 	d.fields = ev.Fields
 	d.typeAt, d.timeAt, d.idAt = span{start: -1}, span{start: -1}, span{start: -1}
+	d.timeParsed = false
 
 	i := skipWS(line, 0)
 	if i >= len(line) || line[i] != '{' {
@@ -235,6 +128,11 @@ func (d *Decoder) Decode(line []byte, ev *Event) error {
 }
 
 // object reads the object at b[i], filling the slots below n.
+//
+// Each key is first compared with two guesses, the keys that followed the
+// previous one the last times: lines of one source list their keys in the
+// same few orders, and a match reads the ',', the key and the ':' with a
+// word or two.
 func (d *Decoder) object(b []byte, i int, n *node, depth int) (int, error) {
 	if depth > maxDepth {
 		return i, tooDeep(i)
@@ -243,112 +141,65 @@ func (d *Decoder) object(b []byte, i int, n *node, depth int) (int, error) {
 	if i < len(b) && b[i] == '}' {
 		return i + 1, nil
 	}
-	k := -1 // the index in n.names of the last key; -1 at the start or after an unknown key
+	var kid *node // the key's child of n, or nil: an unknown key
+	var err error
+	// The byte before the first key is '{' or whitespace, not the ',' of
+	// the guess's pattern: matchFirst does not compare it.
+	if g := n.first[0]; g.pat.matchFirst(b, i) {
+		kid, i = g, i-1+g.pat.n
+	} else {
+		if kid, i, err = d.keyColon(b, i, n); err != nil {
+			return i, err
+		}
+		if kid != nil {
+			n.first.note(kid)
+		}
+	}
 	for {
-		if i >= len(b) || b[i] != '"' {
-			return i, errAt(b, i, "expected string for object key")
-		}
-		var end int // past the key
-		var err error
-		if p := n.next[k+1]; p >= 0 && n.pats[p].match(b, i) {
-			k, end = int(p), i+int(n.pats[p].n)
+		// i is past the ':'. value skips the whitespace before the value
+		// itself; the others are given the value.
+		var guess *guesses // of the next key
+		if kid == nil {
+			i, err = skipValue(b, skipWS(b, i), depth)
+			guess = &n.first
 		} else {
-			prev := k
-			if end, k, err = d.key(b, i, n); err != nil {
-				return end, err
+			switch kid.kind {
+			case keySlot:
+				i, err = d.value(b, i, depth, &d.fields[kid.slot])
+			case keyFixed:
+				i, err = d.fixedField(b, skipWS(b, i), kid.fixed, depth)
+			case keyTime:
+				i, err = d.timeField(b, skipWS(b, i), depth)
+			default:
+				i, err = d.field(b, skipWS(b, i), kid, depth)
 			}
-			if k >= 0 {
-				n.next[prev+1] = int32(k)
-			}
-		}
-		if i = skipWS(b, end); i >= len(b) || b[i] != ':' {
-			return i, errAt(b, i, "expected ':' after object key")
-		}
-		i = skipWS(b, i+1)
-		if k < 0 {
-			i, err = skipValue(b, i, depth)
-		} else if kid := n.kids[k]; len(kid.kids) > 0 {
-			i, err = d.field(b, i, kid, depth)
-		} else if kid.fixed == 0 {
-			i, err = d.value(b, i, depth, &d.fields[kid.slot])
-		} else if kid.slot < 0 {
-			i, err = d.fixedField(b, i, kid.fixed, depth)
-		} else {
-			i, err = d.field(b, i, kid, depth)
+			guess = &kid.next
 		}
 		if err != nil {
 			return i, err
 		}
-		if i+1 < len(b) && b[i] == ',' && b[i+1] == '"' {
-			i++
+		if g := guess[0]; g.pat.match(b, i) {
+			kid, i = g, i+g.pat.n
+			continue
+		}
+		if i < len(b) && b[i] == '}' { // the end, more often than the second guess
+			return i + 1, nil
+		}
+		if g := guess.second(b, i); g != nil {
+			kid, i = g, i+g.pat.n
 			continue
 		}
 		var done bool
 		if i, done, err = objectNext(b, i); err != nil || done {
 			return i, err
 		}
-	}
-}
-
-// key reads the object key at b[i]. It returns the index past it and the
-// key's index in n.names, or -1.
-func (d *Decoder) key(b []byte, i int, n *node) (end, k int, err error) {
-	var key []byte
-	var w uint64 // the first 8 bytes of key, zero-padded
-	end = i + 1
-	if end+8 <= len(b) {
-		// A key of up to 7 bytes of plain ASCII ends in the first word.
-		w = load64(b, end)
-		if m := stopOrHigh(w); m != 0 && b[end+bits.TrailingZeros64(m)>>3] == '"' {
-			nb := bits.TrailingZeros64(m) &^ 7 // 8 × the length of the key
-			w &= 1<<nb - 1
-			key = b[end : end+nb>>3]
-			end += nb>>3 + 1
+		if kid, i, err = d.keyColon(b, i, n); err != nil {
+			return i, err
+		}
+		if kid != nil {
+			guess.note(kid)
 		}
 	}
-	if key == nil {
-		var flags strFlags
-		if end, flags, err = scanString(b, i); err != nil {
-			return end, -1, err
-		}
-		key = b[i+1 : end-1]
-		if flags&strEscaped != 0 {
-			d.keyBuf = appendUnescaped(d.keyBuf[:0], key)
-			key = d.keyBuf
-		}
-		w = keyWord(key)
-	}
-	if e := &n.table[keyHash(w, len(key))&(len(n.table)-1)]; e.word == w && int(e.n) == len(key) && e.idx != 0 && len(key) <= 8 {
-		return end, int(e.idx) - 1, nil
-	}
-	return end, n.lookup(w, key), nil
-}
-
-// keyPat is how a name of up to 7 bytes of plain ASCII looks in the line: the
-// name and its closing quote, after the opening one.
-type keyPat struct {
-	word, mask uint64 // the bytes and which of the 8 after the opening quote to compare
-	n          int32  // the length of the key with both its quotes
-}
-
-// newKeyPat returns the pattern of name; one for a longer or less plain name
-// never matches.
-func newKeyPat(name string) keyPat {
-	if len(name) > 7 {
-		return keyPat{word: 1}
-	}
-	for i := range len(name) {
-		if !strPlain[name[i]] || name[i] >= utf8.RuneSelf {
-			return keyPat{word: 1}
-		}
-	}
-	nb := 8 * (len(name) + 1)
-	return keyPat{word: nameWord(name) | '"'<<(nb-8), mask: ^uint64(0) >> (64 - nb), n: int32(len(name) + 2)}
-}
-
-// match reports whether the key at the quote b[i] is p's name.
-func (p *keyPat) match(b []byte, i int) bool {
-	return i+9 <= len(b) && load64(b, i+1)&p.mask == p.word
 }
 
 // field reads the value at b[i] of a key the schema knows as k.
@@ -410,13 +261,26 @@ func (d *Decoder) fixedField(b []byte, i int, fixed uint8, depth int) (int, erro
 	return i, nil
 }
 
+// timeField is fixedField for the time field. A time of the common shape is
+// a plain string of 24 bytes: parsing it here spares scanning it and reading
+// it again in eventTime.
+func (d *Decoder) timeField(b []byte, i, depth int) (int, error) {
+	if i+26 <= len(b) && b[i] == '"' && b[i+25] == '"' {
+		if ns, ok := d.clock.parseMillisZ(b[i+1 : i+25]); ok {
+			d.timeAt, d.timeNs, d.timeParsed = span{start: i, end: i + 26, plain: true}, ns, true
+			return i + 26, nil
+		}
+	}
+	return d.fixedField(b, i, fixedTime, depth)
+}
+
 // setFixed records sp as the value of the fixed fields the key is.
 func (d *Decoder) setFixed(fixed uint8, sp span) {
 	if fixed&fixedType != 0 {
 		d.typeAt = sp
 	}
 	if fixed&fixedTime != 0 {
-		d.timeAt = sp
+		d.timeAt, d.timeParsed = sp, false
 	}
 	if fixed&fixedID != 0 {
 		d.idAt = sp
@@ -463,7 +327,11 @@ func (d *Decoder) fixedFields(b []byte, ev *Event) error {
 	if len(raw) == 2 {
 		return &DecodeError{Kind: ErrNoType, Offset: d.typeAt.start, Msg: fmt.Sprintf("%q must not be empty", o.TypeField)}
 	}
-	ev.Type = d.intern(d.content(b, d.typeAt))
+	if d.typeAt.plain {
+		ev.Type = d.internAt(b, d.typeAt.start+1, len(raw)-2)
+	} else {
+		ev.Type = d.intern(d.content(b, d.typeAt))
+	}
 
 	if err := d.eventTime(b, ev); err != nil {
 		return err
@@ -473,6 +341,8 @@ func (d *Decoder) fixedFields(b []byte, ev *Event) error {
 	if d.idAt.start >= 0 {
 		raw := b[d.idAt.start:d.idAt.end]
 		switch c := raw[0]; {
+		case c == '"' && d.idAt.plain:
+			ev.ID = d.arena.copyAt(b, d.idAt.start+1, len(raw)-2)
 		case c == '"':
 			ev.ID = d.arena.copy(d.content(b, d.idAt))
 		case c == '-' || '0' <= c && c <= '9':
@@ -489,6 +359,10 @@ func (d *Decoder) fixedFields(b []byte, ev *Event) error {
 }
 
 func (d *Decoder) eventTime(b []byte, ev *Event) error {
+	if d.timeParsed {
+		ev.Time = d.timeNs
+		return nil
+	}
 	o := &d.opts
 	if d.timeAt.start < 0 || b[d.timeAt.start] == 'n' { // absent or null
 		if o.RequireTime {
@@ -502,7 +376,7 @@ func (d *Decoder) eventTime(b []byte, ev *Event) error {
 	switch c := raw[0]; {
 	case c == '"':
 		s := d.content(b, d.timeAt)
-		ns, ok := d.days.parseMillisZ(s)
+		ns, ok := d.clock.parseMillisZ(s)
 		if !ok {
 			ns, ok = parseRFC3339(unsafe.String(unsafe.SliceData(s), len(s)))
 		}
@@ -556,42 +430,4 @@ func (d *Decoder) unquote(raw []byte) []byte {
 		return d.scratch
 	}
 	return s
-}
-
-func (d *Decoder) intern(b []byte) string {
-	if d.lastTyp == string(b) {
-		return d.lastTyp
-	}
-	s, ok := d.types[string(b)]
-	if !ok {
-		s = string(b)
-		if len(d.types) < maxInterned && len(s) <= maxInternedLen {
-			d.types[s] = s
-		}
-	}
-	d.lastTyp = s
-	return s
-}
-
-// strArena hands out strings copied into shared chunks.
-type strArena struct{ buf []byte }
-
-const (
-	arenaChunk = 512
-	arenaMax   = 128
-)
-
-func (a *strArena) copy(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	if len(b) > arenaMax {
-		return string(b)
-	}
-	if cap(a.buf)-len(a.buf) < len(b) {
-		a.buf = make([]byte, 0, arenaChunk)
-	}
-	n := len(a.buf)
-	a.buf = append(a.buf, b...)
-	return unsafe.String(&a.buf[n], len(b))
 }

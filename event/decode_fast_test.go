@@ -221,7 +221,7 @@ func TestDecodeTimeShapes(t *testing.T) {
 // TestParseMillisZAgrees mutates every byte of a time in the common shape and
 // checks that parseMillisZ, when it answers, agrees with parseRFC3339.
 func TestParseMillisZAgrees(t *testing.T) {
-	var c dayCache
+	var c timeCache
 	base := "2024-02-29T23:59:59.999Z"
 	repl := "0123456789-:.TZtz +/\x00\xff"
 	n := 0
@@ -233,7 +233,7 @@ func TestParseMillisZAgrees(t *testing.T) {
 				if warm {
 					c.parseMillisZ([]byte(base))
 				} else {
-					c = dayCache{}
+					c = timeCache{}
 				}
 				got, ok := c.parseMillisZ(s)
 				want, wantOK := parseRFC3339(string(s))

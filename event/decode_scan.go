@@ -91,6 +91,16 @@ func load64(b []byte, i int) uint64 {
 	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))[:])
 }
 
+// wordAt returns the 8 bytes of b from i as a little-endian word, with zeros
+// for those past the end of b: near the end it reads the last 8 bytes of b
+// and shifts them. The caller ensures len(b) >= 8 and 0 <= i < len(b).
+func wordAt(b []byte, i int) uint64 {
+	if i+8 <= len(b) {
+		return load64(b, i)
+	}
+	return load64(b, len(b)-8) >> (8 * (i + 8 - len(b)) & 63)
+}
+
 // scanStringSlow goes on reading a string at b[i], the start of its
 // content or a byte after plain ASCII in it.
 func scanStringSlow(b []byte, i int) (end int, flags strFlags, err error) {
@@ -165,9 +175,13 @@ func stopBytes(w uint64) uint64 {
 }
 
 // stopOrHigh is like stopBytes but also marks the bytes >= 0x80, and has
-// only the high bits set.
+// only the high bits set. It is (stopBytes(w) | w) & msbs, simplified: '"',
+// '\\' and 0x20 have no high bit, so each &^ in stopBytes clears only the
+// high bits of bytes >= 0x80, which |w sets again.
 func stopOrHigh(w uint64) uint64 {
-	return (stopBytes(w) | w) & msbs
+	q := w ^ (lsbs * '"')
+	s := w ^ (lsbs * '\\')
+	return ((q - lsbs) | (s - lsbs) | (w - lsbs*0x20) | w) & msbs
 }
 
 func hex4(b []byte, i int) (rune, bool) {

@@ -176,42 +176,48 @@ var millisZAdd = func() (add [3]uint64) {
 	return add
 }()
 
-// dayCache remembers the day of the date that parseMillisZ read last.
-type dayCache struct {
-	date  uint64 // the first 8 bytes of the date ("2026-01-"); 0: empty
-	date2 uint16 // its last 2 bytes
-	days  int64  // days since 1970-01-01
+// timeCache remembers the minute of the time that parseMillisZ read last:
+// event times go forward, and the date, hour and minute of one line are most
+// often those of the line before.
+type timeCache struct {
+	date, clock uint64 // the first 16 bytes of the time ("2026-01-02T15:04"); date 0: empty
+	secs        int64  // that minute in seconds since 1970-01-01
 }
 
 // parseMillisZ parses s when it has the shape 2006-01-02T15:04:05.000Z, as
 // parseRFC3339 would; ok is false for any other shape, valid or not.
-func (c *dayCache) parseMillisZ(s []byte) (ns int64, ok bool) {
+func (c *timeCache) parseMillisZ(s []byte) (ns int64, ok bool) {
 	if len(s) != 24 {
 		return 0, false
 	}
 	w0, w1, w2 := binary.LittleEndian.Uint64(s), binary.LittleEndian.Uint64(s[8:]), binary.LittleEndian.Uint64(s[16:])
-	v0, v1, v2 := w0^millisZ[0], w1^millisZ[1], w2^millisZ[2]
-	if ((v0+millisZAdd[0])|v0|(v1+millisZAdd[1])|v1|(v2+millisZAdd[2])|v2)&msbs != 0 {
-		return 0, false
-	}
-	// Now every byte of v0, v1, v2 is the value of its digit, or 0.
-	if w0 != c.date || uint16(w1) != c.date2 {
+	if w0 != c.date || w1 != c.clock {
+		v0, v1 := w0^millisZ[0], w1^millisZ[1]
+		if ((v0+millisZAdd[0])|v0|(v1+millisZAdd[1])|v1)&msbs != 0 {
+			return 0, false
+		}
+		// Now every byte of v0, v1 is the value of its digit, or 0.
 		year := digitAt(v0, 0)*1000 + digitAt(v0, 1)*100 + digitAt(v0, 2)*10 + digitAt(v0, 3)
 		month := digitAt(v0, 5)*10 + digitAt(v0, 6)
 		day := digitAt(v1, 0)*10 + digitAt(v1, 1)
-		if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) {
+		hour := digitAt(v1, 3)*10 + digitAt(v1, 4)
+		minute := digitAt(v1, 6)*10 + digitAt(v1, 7)
+		if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 {
 			return 0, false
 		}
-		c.date, c.date2, c.days = w0, uint16(w1), daysFromCivil(int64(year), month, day)
+		c.date, c.clock = w0, w1
+		c.secs = daysFromCivil(int64(year), month, day)*86400 + int64(hour*3600+minute*60)
 	}
-	hour := digitAt(v1, 3)*10 + digitAt(v1, 4)
-	minute := digitAt(v1, 6)*10 + digitAt(v1, 7)
+	v2 := w2 ^ millisZ[2]
+	if ((v2+millisZAdd[2])|v2)&msbs != 0 {
+		return 0, false
+	}
 	sec := digitAt(v2, 1)*10 + digitAt(v2, 2)
-	if hour > 23 || minute > 59 || sec > 59 {
+	if sec > 59 {
 		return 0, false
 	}
 	ms := digitAt(v2, 4)*100 + digitAt(v2, 5)*10 + digitAt(v2, 6)
-	return secsToNanos(c.days*86400+int64(hour*3600+minute*60+sec), int64(ms)*1e6)
+	return secsToNanos(c.secs+int64(sec), int64(ms)*1e6)
 }
 
 // digitAt returns byte k of the little-endian word v.

@@ -2,21 +2,24 @@ package event
 
 import (
 	"fmt"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
 )
 
-// value reads the value at b[i] into *dst, building it: the whole value of
-// a slot.
+// value reads the value at or after whitespace at b[i] into *dst, building
+// it: the whole value of a slot.
 func (d *Decoder) value(b []byte, i, depth int, dst *Value) (int, error) {
 	if i >= len(b) {
 		return i, errAt(b, i, "expected a value")
 	}
 	switch c := b[i]; c {
+	case ' ', '\t', '\n', '\r':
+		return d.value(b, skipWSSlow(b, i), depth, dst)
 	case '"':
-		if end := quickString(b, i); end >= 0 {
-			*dst = StringValue(d.arena.copy(b[i+1 : end-1]))
+		if s, end := d.arena.quickCopy(b, i); end >= 0 {
+			*dst = StringValue(s)
 			return end, nil
 		}
 		end, flags, err := scanString(b, i)
@@ -74,6 +77,68 @@ const maxExact = 1 << 53
 // rounded, like strconv's (Clinger's fast path). ok is false for any other
 // number, valid or not.
 func fastNumber(b []byte, i int) (end int, f float64, ok bool) {
+	start := i
+	neg := i < len(b) && b[i] == '-'
+	if neg {
+		i++
+	}
+	if i >= len(b) || len(b) < 8 {
+		return fastNumberLong(b, start)
+	}
+	// Most numbers have at most 7 digits and fit in the next 8 bytes with
+	// their '.' and the byte that ends them. The XOR turns digits into
+	// their values and every other byte into one above 9; stop marks those
+	// with their high bit, each byte to itself (no borrow or carry).
+	x := wordAt(b, i) ^ lsbs*'0'
+	stop := ((x&(lsbs*0x7f) + lsbs*0x76) | x) & msbs
+	first := stop & -stop                             // the mark of the byte that ends the digits
+	n := bits.TrailingZeros64(stop) >> 3              // how many digits come before it
+	if n == 0 || first == 0 || n > 1 && x&0xff == 0 { // no digit, 8 of them, or a leading 0
+		return fastNumberLong(b, start)
+	}
+	frac := 0
+	if byte(x>>(8*n)) == '.'^'0' {
+		rest := stop ^ first
+		n2 := bits.TrailingZeros64(rest) >> 3 // the end of the fraction; 8: not in x
+		if n2 == n+1 || n2 == 8 && i+8 < len(b) && b[i+8]-'0' <= 9 {
+			return fastNumberLong(b, start) // an empty fraction, or a longer one
+		}
+		// Move the digits before the '.' up a byte, over it: the n2 lowest
+		// bytes are then a leading zero and the digits.
+		below, next := first>>7-1, (rest&-rest)>>7-1 // the bytes before the '.', before the end
+		x = (x&below)<<8 | x&next&^(below<<8|0xff)
+		frac, n = n2-n-1, n2
+	} else {
+		x &= first>>7 - 1
+	}
+	i += n
+	if i < len(b) && b[i]|0x20 == 'e' {
+		return i, 0, false
+	}
+	f = float64(digitsValue(x, n))
+	if frac > 0 {
+		f /= pow10[frac&7] // frac < 7
+	}
+	if neg {
+		f = -f
+	}
+	return i, f, true
+}
+
+// digitsValue returns the value of the n (1 to 8) lowest bytes of v, the
+// values of decimal digits, the most significant the lowest byte.
+func digitsValue(v uint64, n int) uint64 {
+	// Shifting the digits to the top of the word puts zeros, leading zeros
+	// of the number, below them; then pairs, quads and the octet of digits
+	// are combined by multiplying.
+	v <<= (64 - 8*n) & 63
+	v = v * (1 + 10<<8) >> 8 & 0x00ff00ff00ff00ff
+	v = v * (1 + 100<<16) >> 16 & 0x0000ffff0000ffff
+	return v * (1 + 10000<<32) >> 32
+}
+
+// fastNumberLong is fastNumber for the numbers that do not fit a word.
+func fastNumberLong(b []byte, i int) (end int, f float64, ok bool) {
 	neg := i < len(b) && b[i] == '-'
 	if neg {
 		i++
