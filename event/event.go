@@ -102,8 +102,7 @@ func (e *Event) PrefetchStrings() {
 	if e == nil || len(e.ID) == 0 {
 		return
 	}
-	p := unsafe.Pointer(unsafe.StringData(e.ID))
-	prefetch.Lines(unsafe.Add(p, -64), 64+len(e.ID))
+	prefetch.Span(unsafe.Pointer(unsafe.StringData(e.ID)), 64, len(e.ID))
 }
 
 // PrefetchHeader is Prefetch without the fields, and without reading the
