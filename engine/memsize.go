@@ -9,8 +9,8 @@ import (
 
 // What a cached entry costs in memory beyond its states (nfa.State.MemSize),
 // so that the cache's bound (Config.CacheBytes) bounds the heap it takes:
-// the entry, its key (as the table key, and split into parts once an alert
-// shows it), its per-pattern slices, its slot in its group's key table (16
+// the entry, its key (the table key; a short one is copied into the entry
+// too), its per-pattern slices, its slot in its group's key table (16
 // bytes, in a table that doubles at 3/4 full and halves below 1/8: about 40
 // bytes a key on average, allowing for a table that shrank behind
 // departing keys) and in the timer queue (40 bytes, in an array that grows

@@ -44,9 +44,12 @@ pattern loud {
 
 // inMemory runs the in-memory engine over the events of timerPatterns to
 // their end and returns what it emitted.
-func inMemory(t *testing.T, evs []string) *recorder {
+func inMemory(t *testing.T, evs []string) *recorder { return inMemoryWith(t, timerPatterns, evs) }
+
+// inMemoryWith is inMemory with the patterns of src.
+func inMemoryWith(t *testing.T, src string, evs []string) *recorder {
 	t.Helper()
-	e, rec := newEngine(t, timerPatterns, Config{})
+	e, rec := newEngine(t, src, Config{})
 	var seq uint64
 	for _, js := range evs {
 		if err := push(t, e, &seq, js); err != nil {

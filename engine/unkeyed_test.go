@@ -51,14 +51,7 @@ func TestUnkeyedPatternSurvivesRestarts(t *testing.T) {
 		typ := []string{"a", "a", "b", "c"}[i%4]
 		evs = append(evs, fmt.Sprintf(`{"type":%q,"time":%q,"id":"e%d","v":%d}`, typ, at(i*7), i, i%11))
 	}
-	e, want := newEngine(t, unkeyedPattern, Config{})
-	var seq uint64
-	for _, js := range evs {
-		if err := push(t, e, &seq, js); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e.Close()
+	want := inMemoryWith(t, unkeyedPattern, evs)
 	if len(want.alerts) < 10 {
 		t.Fatalf("%d alerts: the fixture matches too little", len(want.alerts))
 	}

@@ -211,7 +211,7 @@ func (m *Matcher) advance(st *State, t int64, out *Output) {
 // computeNextStates) and files them into m.next and m.pot.
 func (m *Matcher) stepRun(st *State, r run, e *event.Event, isStart bool) {
 	m.edgesOf(st, r, e)
-	m.follow(st, r, e, isStart)
+	m.follow(st, r, e, m.edges, isStart)
 }
 
 // stepStart is stepRun of the implicit start run; started says that the
@@ -223,8 +223,7 @@ func (m *Matcher) stepStart(st *State, e *event.Event, started bool) {
 		return
 	}
 	m.setCtx(st, r, e)
-	m.edges = append(m.edges[:0], m.startEdges...)
-	m.follow(st, r, e, true)
+	m.follow(st, r, e, m.startEdges, true)
 }
 
 // setCtx makes r on event e what conditions are evaluated for.
@@ -239,11 +238,10 @@ func (m *Matcher) edgesOf(st *State, r run, e *event.Event) {
 	m.decisionGraph(r.state)
 }
 
-// follow files the runs that r's edges in m.edges lead to into m.next and
-// m.pot.
-func (m *Matcher) follow(st *State, r run, e *event.Event, isStart bool) {
+// follow files the runs that r's edges on e lead to into m.next and m.pot.
+func (m *Matcher) follow(st *State, r run, e *event.Event, edges []edgeRef, isStart bool) {
 	m.tmp = m.tmp[:0]
-	for _, er := range m.edges {
+	for _, er := range edges {
 		switch er.edge.action {
 		case Ignore:
 			if isStart {

@@ -10,8 +10,7 @@ import (
 var _ = golden.Update
 
 // TestLinesNeverFaults prefetches memory that is not there, with Lines and
-// Span: a hint must
-// not take the process down whatever address it is given.
+// Span: a hint must not take the process down whatever address it is given.
 func TestLinesNeverFaults(t *testing.T) {
 	buf := make([]byte, 1000)
 	Lines(unsafe.Pointer(&buf[0]), len(buf))
