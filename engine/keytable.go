@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"iter"
 	"math/bits"
+	"unsafe"
+
+	"github.com/motifcep/motif/internal/prefetch"
 )
 
 // keyTable maps the keys of a group to their entries: open addressing with
@@ -49,6 +52,14 @@ func (t *keyTable) get(h uint64, k []byte) *entry {
 		if s.hash == h && s.en.hasKey(k) {
 			return s.en
 		}
+	}
+}
+
+// prefetch starts bringing in the slot where a key of hash h starts its
+// probe.
+func (t *keyTable) prefetch(h uint64) {
+	if len(t.slots) > 0 {
+		prefetch.Lines(unsafe.Pointer(&t.slots[h&uint64(len(t.slots)-1)]), 1)
 	}
 }
 

@@ -261,6 +261,9 @@ func (q *timerQueue) warm(b int64) {
 	if ts := q.bucket(b + 1); ts != nil {
 		for i := range *ts {
 			en := (*ts)[i].en
+			if en.reg {
+				en.g.keys.prefetch(en.hash) // a release deletes the key
+			}
 			for j, st := range en.states {
 				if st != nil && en.isLive(j) {
 					st.Prefetch()
