@@ -219,7 +219,11 @@ func (e *Engine) settle(en *entry, now int64) {
 		}
 		idle = false
 		urgent = min(urgent, st.UrgentDeadline())
-		if d := st.NextDeadline(); d != noDeadline {
+		// Wake once all its partial matches have expired, or once the
+		// earliest has if some never do.
+		if d := st.LastDeadline(); d != noDeadline && d != math.MinInt64 {
+			silent = max(silent, d)
+		} else if d := st.NextDeadline(); d != noDeadline {
 			silent = max(silent, d)
 		}
 	}

@@ -2,10 +2,12 @@ package engine
 
 import (
 	"cmp"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // TestTimerQueue drives the queue with random moves, removals and reuses
@@ -122,4 +124,59 @@ func TestBucketHeapOrder(t *testing.T) {
 	if len(h) != 0 {
 		t.Fatalf("%d left", len(h))
 	}
+}
+
+// A key whose partial matches expire without output wakes once, when the
+// last of them has expired, not once per partial match: in between it
+// holds what it held at its last event, and a timer per expiry would read
+// a cold key again and again.
+func TestSilentDeadlinesWakeOnce(t *testing.T) {
+	e, rec := newEngine(t, `pattern p {
+    key k
+    within 10s
+    begin       a: a
+    followed_by b: b
+}`, Config{})
+	var seq uint64
+	for _, js := range []string{
+		`{"type":"a","time":%q,"k":"x"}`, // expires at 10s
+		`{"type":"a","time":%q,"k":"x"}`, // expires at 13s
+		`{"type":"a","time":%q,"k":"y"}`, // moves the watermark past 10s
+	} {
+		sec := []int{0, 3, 11}[seq]
+		if err := push(t, e, &seq, fmt.Sprintf(js, at(sec))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x := entryOf(t, e, "x")
+	if want := t0.Add(13 * time.Second).UnixNano(); x.timer != want {
+		t.Fatalf("x wakes at %v, want %v (its last deadline)", time.Unix(0, x.timer).UTC(), time.Unix(0, want).UTC())
+	}
+	if n := x.states[0].PartialMatches(); n != 2 {
+		t.Fatalf("x holds %d partial matches before its wake, want 2", n)
+	}
+	push(t, e, &seq, fmt.Sprintf(`{"type":"a","time":%q,"k":"y"}`, at(14)))
+	if n := keys(e); n != 1 {
+		t.Fatalf("%d keys hold state after x's last deadline, want 1 (y)", n)
+	}
+	if got := e.MatcherStats()["p"].Timeouts; got != 2 {
+		t.Fatalf("%d timeouts, want 2 (both of x's)", got)
+	}
+	if len(rec.alerts) != 0 {
+		t.Fatalf("alerts %v, want none", rec.alerts)
+	}
+}
+
+// entryOf returns the entry of the one-part key k.
+func entryOf(t *testing.T, e *Engine, k string) *entry {
+	t.Helper()
+	for _, g := range e.groups {
+		for id, en := range g.keys.all() {
+			if p := partsOf(id); len(p) == 1 && p[0] == k {
+				return en
+			}
+		}
+	}
+	t.Fatalf("no entry for key %q", k)
+	return nil
 }

@@ -115,6 +115,11 @@ func (s *State) BufferedEvents() int { return len(s.events) - len(s.freeEv) }
 // key times out or a pending absence completes; math.MaxInt64 if none.
 func (s *State) NextDeadline() int64 { return s.next }
 
+// LastDeadline returns the latest time at which a partial match of this
+// key times out, math.MaxInt64 if one never does, math.MinInt64 if there
+// is none: once it has passed, every partial match has.
+func (s *State) LastDeadline() int64 { return s.last }
+
 // UrgentDeadline returns the earliest time at which advancing the state can
 // produce output: a timed-out partial match of a pattern with on_timeout, a
 // pending absence that completes, or a held-back match that an expiring
