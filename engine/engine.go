@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -115,16 +116,19 @@ type Engine struct {
 	typeMap   map[string]*typeEntry
 	types     []*typeEntry
 	otherType *typeEntry
-	sorter    *eventtime.Sorter
-	timers    timerQueue
-	sink      Sink
-	pool      []*event.Event
-	dropped   []*event.Event // scratch of reset (see drop)
-	Stats     Stats
-	warned    map[string]bool
-	persist   *persistence
-	shard     *shard // set when the engine is one shard of a Parallel
-	seed      uint64 // of key hashes (see keyTable); a Parallel's shards share it
+	// Every entry, by typeEntry.idx: the types in name order, then
+	// otherType, so that the engines of a Parallel number them alike.
+	typeList []*typeEntry
+	sorter   *eventtime.Sorter
+	timers   timerQueue
+	sink     Sink
+	pool     []*event.Event
+	dropped  []*event.Event // scratch of reset (see drop)
+	Stats    Stats
+	warned   map[string]bool
+	persist  *persistence
+	shard    *shard // set when the engine is one shard of a Parallel
+	seed     uint64 // of key hashes (see keyTable); a Parallel's shards share it
 }
 
 // New compiles the patterns of a checked set.
@@ -332,6 +336,7 @@ func (e *Engine) routes(typ string) *route { return e.typeOf(typ).r }
 // checks, those of the route's patterns that the shape does not require
 // already.
 type typeEntry struct {
+	idx  int32 // in Engine.typeList
 	name string
 	r    *route
 	sh   *shape
@@ -381,19 +386,23 @@ func (e *Engine) buildTypes() {
 	for t := range e.shapes {
 		names[t] = true
 	}
-	e.otherType = newTypeEntry("", e.anyType, nil)
 	e.typeMap = map[string]*typeEntry{}
-	for t := range names {
+	for _, t := range slices.Sorted(maps.Keys(names)) {
 		r, ok := e.byType[t]
 		if !ok {
 			r = e.anyType
 		}
 		te := newTypeEntry(t, r, e.shapes[t])
+		te.idx = int32(len(e.typeList))
 		e.typeMap[t] = te
+		e.typeList = append(e.typeList, te)
 		if len(names) <= maxTypeScan {
 			e.types = append(e.types, te)
 		}
 	}
+	e.otherType = newTypeEntry("", e.anyType, nil)
+	e.otherType.idx = int32(len(e.typeList))
+	e.typeList = append(e.typeList, e.otherType)
 }
 
 // typeOf returns what the engine knows of an event type. It only reads
@@ -526,7 +535,7 @@ func (e *Engine) flushHeld() {
 func (e *Engine) drain() {
 	for ev := e.sorter.Pop(); ev != nil; ev = e.sorter.Pop() {
 		e.fireTimers(ev.Time)
-		e.process(ev)
+		e.process(ev, e.typeOf(ev.Type))
 	}
 	e.fireTimers(e.sorter.Watermark())
 }
@@ -535,14 +544,14 @@ func (e *Engine) drain() {
 // Parallel holds it for the shard), so that a state that takes it and lets
 // go of it within the step does not free it; the states that keep it hold
 // it on their own.
-func (e *Engine) process(ev *event.Event) {
+func (e *Engine) process(ev *event.Event, te *typeEntry) {
 	e.Stats.Events++
 	if e.shard != nil {
 		e.shard.tag.phase = phaseEvent
 	} else {
 		ev.Hold()
 	}
-	r := e.routes(ev.Type)
+	r := te.r
 	starts := e.starts[:len(r.pats)]
 	for i, g := range r.groups {
 		if e.shard != nil && !e.shard.owns(i) {
@@ -557,7 +566,12 @@ func (e *Engine) process(ev *event.Event) {
 			create = create || starts[j]
 		}
 		k := g.keyOf(ev) // g.keyBuf holds it until the group's entry is registered
-		h := e.hashKey(k)
+		var h uint64
+		if e.shard != nil && i < opHashes && e.shard.owners != allOwners {
+			h = e.shard.hashes[i] // its Parallel's, with the same seed
+		} else {
+			h = e.hashKey(k)
+		}
 		g.curHash = h // for register
 		var en *entry
 		if create {

@@ -51,7 +51,15 @@ type op struct {
 	at     int64
 	owners uint64 // the shard of the event's key in each group of its route, ownerBits a group
 	shards uint32 // bit i: shard i owns the key of some group
+	typ    int32  // the event's typeEntry.idx
+	// The hashes of the event's keys in the first groups of its route, as
+	// owners found them: the shard reads each key's slot in its table a
+	// few ops ahead, and does not hash the key again.
+	hashes [opHashes]uint64
 }
+
+// opHashes is how many of an event's key hashes an op carries.
+const opHashes = 2
 
 // ownerBits is the width of a group's shard in op.owners; a route with
 // more groups than fit has allOwners, and every shard steps all of them.
@@ -120,6 +128,7 @@ func (a *tag) compare(b *tag) int {
 type shard struct {
 	idx    int
 	owners uint64 // of the op being matched
+	hashes *[opHashes]uint64
 	tag    tag
 	out    []item
 	freed  []*event.Event
@@ -213,12 +222,13 @@ func (e *Engine) runShard() {
 			}
 			if j := i + 2; j < len(b.ops) && b.ops[j].shards>>s.idx&1 != 0 {
 				b.ops[j].ev.PrefetchStrings()
+				e.prefetchSlots(&b.ops[j])
 			}
 			if o.ev != nil {
 				e.fireTimers(o.at)
 				if o.shards>>s.idx&1 != 0 { // else: none of its keys is this shard's
-					s.owners = o.owners
-					e.process(o.ev)
+					s.owners, s.hashes = o.owners, &b.ops[i].hashes
+					e.process(o.ev, e.typeList[o.typ])
 				}
 				continue
 			}
@@ -228,6 +238,21 @@ func (e *Engine) runShard() {
 		b.out[s.idx], b.freed[s.idx] = s.out, s.freed
 		s.out, s.freed = nil, nil
 		s.done <- b
+	}
+}
+
+// prefetchSlots starts bringing in the key-table slots of the keys of o's
+// event that this shard owns, where their look-ups start: the keys of an
+// event were mostly last read long ago, or never.
+func (e *Engine) prefetchSlots(o *op) {
+	if o.owners == allOwners {
+		return // no hashes
+	}
+	groups := e.typeList[o.typ].r.groups
+	for i, g := range groups[:min(opHashes, len(groups))] {
+		if int(o.owners>>(i*ownerBits)&(1<<ownerBits-1)) == e.shard.idx {
+			g.keys.prefetch(o.hashes[i])
+		}
 	}
 }
 
@@ -327,9 +352,9 @@ func (p *Parallel) Close() {
 func (p *Parallel) drain() {
 	for ev := p.sorter.Pop(); ev != nil; ev = p.sorter.Pop() {
 		p.stats.Events++
-		owners, shards := p.owners(ev)
 		ev.Hold() // until the batch is done (see complete)
-		p.ops = append(p.ops, op{ev: ev, at: ev.Time, owners: owners, shards: shards})
+		p.ops = append(p.ops, op{ev: ev, at: ev.Time})
+		p.owners(&p.ops[len(p.ops)-1])
 	}
 	if len(p.ops) >= parallelBatch {
 		p.dispatch()
@@ -340,19 +365,25 @@ func (p *Parallel) drain() {
 // and the set of those shards. The routes and groups of every shard are
 // alike, and read-only. The shard comes from the key's high hash bits, the
 // key table's slot from its low ones.
-func (p *Parallel) owners(ev *event.Event) (owners uint64, shards uint32) {
-	e := p.shards[0]
-	r := e.routes(ev.Type)
+func (p *Parallel) owners(o *op) {
+	e, ev := p.shards[0], o.ev
+	te := e.typeOf(ev.Type)
+	o.typ = te.idx
+	r := te.r
 	if len(r.groups)*ownerBits >= 64 { // so that no real owners equal allOwners
-		return allOwners, 1<<len(p.shards) - 1
+		o.owners, o.shards = allOwners, 1<<len(p.shards)-1
+		return
 	}
 	for i, g := range r.groups {
 		p.keyBuf = appendKey(p.keyBuf[:0], g.slots, ev)
-		s := (e.hashKey(p.keyBuf) >> 32) % uint64(len(p.shards))
-		owners |= s << (i * ownerBits)
-		shards |= 1 << s
+		h := e.hashKey(p.keyBuf)
+		if i < opHashes {
+			o.hashes[i] = h
+		}
+		s := (h >> 32) % uint64(len(p.shards))
+		o.owners |= s << (i * ownerBits)
+		o.shards |= 1 << s
 	}
-	return owners, shards
 }
 
 // dispatch sends the filled batch to every shard, first completing the
