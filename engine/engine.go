@@ -244,7 +244,7 @@ func (e *Engine) NewEvent() *event.Event {
 		e.pool = e.pool[:n-1]
 		return ev
 	}
-	return &event.Event{}
+	return e.Schema().NewEvent()
 }
 
 // drop lets go of the events in *evs, which states stopped holding, and

@@ -213,12 +213,13 @@ func NewParallel(set *pattern.Set, cfg Config, sink Sink, n int) (*Parallel, err
 // runShard matches the batches its Parallel sends until the channel closes.
 func (e *Engine) runShard() {
 	s := e.shard
+	slots := e.Schema().Len()
 	for b := range s.in {
 		s.out, s.freed = b.out[s.idx][:0], b.freed[s.idx][:0]
 		for i, o := range b.ops {
 			s.tag.seg = i
 			if j := i + 4; j < len(b.ops) && b.ops[j].shards>>s.idx&1 != 0 {
-				b.ops[j].ev.Prefetch() // decoded on another core
+				b.ops[j].ev.PrefetchInline(slots) // decoded on another core
 			}
 			if j := i + 2; j < len(b.ops) && b.ops[j].shards>>s.idx&1 != 0 {
 				b.ops[j].ev.PrefetchStrings()

@@ -20,6 +20,57 @@ type Event struct {
 	refs int32 // holders (see Hold)
 }
 
+// NewEvent returns an empty event with room for the fields of n slots in
+// the same allocation, right after it: reading a field of an event then
+// takes no cache miss of its own, and PrefetchInline brings in the event
+// and its fields without reading it first.
+func NewEvent(n int) *Event {
+	switch {
+	case n <= 0:
+		return &Event{}
+	case n <= 4:
+		b := new(struct {
+			ev Event
+			f  [4]Value
+		})
+		b.ev.Fields = b.f[:n]
+		return &b.ev
+	case n <= 8:
+		b := new(struct {
+			ev Event
+			f  [8]Value
+		})
+		b.ev.Fields = b.f[:n]
+		return &b.ev
+	case n <= 12:
+		b := new(struct {
+			ev Event
+			f  [12]Value
+		})
+		b.ev.Fields = b.f[:n]
+		return &b.ev
+	case n <= 16:
+		b := new(struct {
+			ev Event
+			f  [16]Value
+		})
+		b.ev.Fields = b.f[:n]
+		return &b.ev
+	case n <= 24:
+		b := new(struct {
+			ev Event
+			f  [24]Value
+		})
+		b.ev.Fields = b.f[:n]
+		return &b.ev
+	}
+	return &Event{Fields: make([]Value, n)}
+}
+
+// NewEvent returns an empty event with room for the schema's slots as it
+// is now (see event.NewEvent).
+func (s *Schema) NewEvent() *Event { return NewEvent(s.Len()) }
+
 // Hold records one more holder of the event: a partial match that keeps
 // it, or a stage that has yet to finish with it. Drop lets go of one and
 // reports whether it was the last, after which whoever owns the event's
@@ -81,23 +132,9 @@ func (s *Schema) Paths() []string { return s.paths }
 // Len returns the number of slots.
 func (s *Schema) Len() int { return len(s.paths) }
 
-// Prefetch starts bringing the event and its fields into the cache, without
-// waiting: a loop that will read an event a few iterations on calls it
-// first, so that the misses of events last touched on another core, or long
-// ago, overlap with its work. It is a hint, safe to call on nil.
-func (e *Event) Prefetch() {
-	if e == nil {
-		return
-	}
-	e.PrefetchHeader()
-	if f := e.Fields; cap(f) > 0 {
-		prefetch.Lines(unsafe.Pointer(unsafe.SliceData(f)), cap(f)*int(unsafe.Sizeof(f[0])))
-	}
-}
-
 // PrefetchStrings starts bringing in the bytes of the event's strings,
 // which the decoder copies next to each other, its id last. It reads the
-// event: call it once Prefetch has had time to bring that in.
+// event: call it once PrefetchInline has had time to bring that in.
 func (e *Event) PrefetchStrings() {
 	if e == nil || len(e.ID) == 0 {
 		return
@@ -105,9 +142,17 @@ func (e *Event) PrefetchStrings() {
 	prefetch.Span(unsafe.Pointer(unsafe.StringData(e.ID)), 64, len(e.ID))
 }
 
-// PrefetchHeader is Prefetch without the fields, and without reading the
-// event: the first step of a prefetch in two, when the event itself is cold
-// and Prefetch would wait for it to find the fields.
+// PrefetchInline starts bringing in the event and the n slots after it,
+// where NewEvent(n) puts its fields, without reading it: safe on any
+// event, and nil (a prefetch never faults).
+func (e *Event) PrefetchInline(n int) {
+	if e != nil {
+		prefetch.Lines(unsafe.Pointer(e), int(unsafe.Sizeof(*e))+n*int(unsafe.Sizeof(Value{})))
+	}
+}
+
+// PrefetchHeader starts bringing in the event without its fields, and
+// without reading it: what letting go of it (Drop) reads.
 func (e *Event) PrefetchHeader() {
 	if e != nil {
 		prefetch.Lines(unsafe.Pointer(e), int(unsafe.Sizeof(*e)))

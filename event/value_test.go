@@ -117,16 +117,19 @@ func TestValueKindsStayApart(t *testing.T) {
 	}
 }
 
-// TestPrefetchChangesNothing calls Prefetch on events in every shape: it is
-// a hint, so the event must read the same after it, and nil must do.
+// TestPrefetchChangesNothing calls the prefetches on events in every
+// shape: they are hints, so the event must read the same after them, and
+// nil must do.
 func TestPrefetchChangesNothing(t *testing.T) {
 	var nilEv *Event
-	nilEv.Prefetch()
+	nilEv.PrefetchInline(3)
 	nilEv.PrefetchHeader()
-	(&Event{}).Prefetch()
-	ev := &Event{Type: "auth", Time: 7, Fields: []Value{StringValue("c1"), NumberValue(2)}}
+	nilEv.PrefetchStrings()
+	(&Event{}).PrefetchInline(0)
+	ev := &Event{Type: "auth", Time: 7, ID: "e1", Fields: []Value{StringValue("c1"), NumberValue(2)}}
 	ev.PrefetchHeader()
-	ev.Prefetch()
+	ev.PrefetchInline(40) // more slots than it has: past its end
+	ev.PrefetchStrings()
 	if ev.Type != "auth" || ev.Time != 7 || len(ev.Fields) != 2 || ev.Fields[0].Str() != "c1" || ev.Fields[1].Num() != 2 {
 		t.Fatalf("event changed: %+v", ev)
 	}

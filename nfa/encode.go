@@ -227,9 +227,9 @@ func (d *decoder) string() string {
 }
 
 func (d *decoder) event() *event.Event {
-	e := &event.Event{Type: d.string(), Time: d.varint(), ID: d.string(), Seq: d.uvarint()}
-	n := d.count()
-	e.Fields = make([]event.Value, n)
+	typ, t, id, seq := d.string(), d.varint(), d.string(), d.uvarint()
+	e := event.NewEvent(d.count())
+	e.Type, e.Time, e.ID, e.Seq = typ, t, id, seq
 	for i := range e.Fields {
 		e.Fields[i] = d.value(0)
 	}

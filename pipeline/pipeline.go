@@ -377,6 +377,7 @@ func (p *Pipeline) build() error {
 	if err != nil {
 		return err
 	}
+	p.events.setSlots(p.eng.Schema().Len())
 	if err := p.restore(rs); err != nil {
 		return err
 	}

@@ -175,8 +175,9 @@ func (f *fetcher) close() {
 // eventPool keeps the events the engine is done with (engine.Config.Recycle)
 // for the fetcher to decode into, across goroutines.
 type eventPool struct {
-	mu  sync.Mutex
-	evs []*event.Event
+	mu    sync.Mutex
+	evs   []*event.Event
+	slots int // the room a new event has for fields (see event.NewEvent)
 }
 
 // maxPooled bounds the events an eventPool keeps.
@@ -190,7 +191,15 @@ func (p *eventPool) get() *event.Event {
 		p.evs = p.evs[:n-1]
 		return ev
 	}
-	return &event.Event{}
+	return event.NewEvent(p.slots)
+}
+
+// setSlots sets the room of the events get makes from now on: the
+// engine's schema, which only grows.
+func (p *eventPool) setSlots(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.slots = n
 }
 
 func (p *eventPool) put(ev *event.Event) {

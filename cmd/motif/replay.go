@@ -234,10 +234,11 @@ func (r *replayer) run(in io.Reader, eng *engine.Parallel, dec *event.Decoder, s
 		}
 		<-done
 	}()
+	slots := eng.Schema().Len()
 	for b := range batches {
 		for i, it := range b.items {
 			if j := i + 4; j < len(b.items) {
-				b.items[j].ev.Prefetch() // decoded on another core
+				b.items[j].ev.PrefetchInline(slots) // decoded on another core
 			}
 			r.read++
 			if !r.push(eng, it) && strict {
@@ -288,6 +289,8 @@ func (r *replayer) decodeLoop(in io.Reader, eng *engine.Parallel, dec *event.Dec
 	var long []byte
 	b := &batch{}
 	var spare []*event.Event
+	schema := eng.Schema()
+	slots := schema.Len()
 	send := func() bool {
 		select {
 		case batches <- b:
@@ -320,16 +323,12 @@ func (r *replayer) decodeLoop(in io.Reader, eng *engine.Parallel, dec *event.Dec
 				ev, spare = spare[k-1], spare[:k-1]
 				// A recycled event was last written an hour ago, or on
 				// another core: bring in the ones decoded next while
-				// this line is decoded, in two steps, as its fields
-				// are found through the event.
-				if k > 8 {
-					spare[k-9].PrefetchHeader()
-				}
+				// this line is decoded.
 				if k > 4 {
-					spare[k-5].Prefetch()
+					spare[k-5].PrefetchInline(slots)
 				}
 			} else {
-				ev = &event.Event{}
+				ev = schema.NewEvent()
 			}
 			it := r.decode(eng, dec, ev, line, lineNo)
 			if it.err != nil {
