@@ -29,42 +29,28 @@ func NewEvent(n int) *Event {
 	case n <= 0:
 		return &Event{}
 	case n <= 4:
-		b := new(struct {
-			ev Event
-			f  [4]Value
-		})
-		b.ev.Fields = b.f[:n]
-		return &b.ev
+		return withFields(n, func(a *[4]Value) []Value { return a[:] })
 	case n <= 8:
-		b := new(struct {
-			ev Event
-			f  [8]Value
-		})
-		b.ev.Fields = b.f[:n]
-		return &b.ev
+		return withFields(n, func(a *[8]Value) []Value { return a[:] })
 	case n <= 12:
-		b := new(struct {
-			ev Event
-			f  [12]Value
-		})
-		b.ev.Fields = b.f[:n]
-		return &b.ev
+		return withFields(n, func(a *[12]Value) []Value { return a[:] })
 	case n <= 16:
-		b := new(struct {
-			ev Event
-			f  [16]Value
-		})
-		b.ev.Fields = b.f[:n]
-		return &b.ev
+		return withFields(n, func(a *[16]Value) []Value { return a[:] })
 	case n <= 24:
-		b := new(struct {
-			ev Event
-			f  [24]Value
-		})
-		b.ev.Fields = b.f[:n]
-		return &b.ev
+		return withFields(n, func(a *[24]Value) []Value { return a[:] })
 	}
 	return &Event{Fields: make([]Value, n)}
+}
+
+// withFields allocates an event followed by the array A, the first n
+// values of which are its fields.
+func withFields[A any](n int, all func(*A) []Value) *Event {
+	b := new(struct {
+		ev Event
+		f  A
+	})
+	b.ev.Fields = all(&b.f)[:n]
+	return &b.ev
 }
 
 // NewEvent returns an empty event with room for the schema's slots as it
