@@ -63,6 +63,18 @@ func (t *keyTable) prefetch(h uint64) {
 	}
 }
 
+// home returns the entry in the slot where a key of hash h starts its
+// probe if it has that hash, else nil: most often the key's entry.
+func (t *keyTable) home(h uint64) *entry {
+	if len(t.slots) == 0 {
+		return nil
+	}
+	if s := &t.slots[h&uint64(len(t.slots)-1)]; s.hash == h {
+		return s.en
+	}
+	return nil
+}
+
 // put adds en, whose key (en.id, hash en.hash) is not in the table.
 func (t *keyTable) put(en *entry) {
 	if (t.n+1)*keyGrowDen > len(t.slots)*keyGrowNum {

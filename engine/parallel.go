@@ -4,10 +4,12 @@ import (
 	"cmp"
 	"errors"
 	"strings"
+	"unsafe"
 
 	"github.com/motifcep/motif/alert"
 	"github.com/motifcep/motif/event"
 	"github.com/motifcep/motif/eventtime"
+	"github.com/motifcep/motif/internal/prefetch"
 	"github.com/motifcep/motif/pattern"
 )
 
@@ -221,9 +223,15 @@ func (e *Engine) runShard() {
 			if j := i + 4; j < len(b.ops) && b.ops[j].shards>>s.idx&1 != 0 {
 				b.ops[j].ev.PrefetchInline(slots) // decoded on another core
 			}
+			if j := i + 6; j < len(b.ops) && b.ops[j].shards>>s.idx&1 != 0 {
+				e.prefetchKeys(&b.ops[j], 0)
+			}
+			if j := i + 4; j < len(b.ops) && b.ops[j].shards>>s.idx&1 != 0 {
+				e.prefetchKeys(&b.ops[j], 1)
+			}
 			if j := i + 2; j < len(b.ops) && b.ops[j].shards>>s.idx&1 != 0 {
 				b.ops[j].ev.PrefetchStrings()
-				e.prefetchSlots(&b.ops[j])
+				e.prefetchKeys(&b.ops[j], 2)
 			}
 			if o.ev != nil {
 				e.fireTimers(o.at)
@@ -242,17 +250,35 @@ func (e *Engine) runShard() {
 	}
 }
 
-// prefetchSlots starts bringing in the key-table slots of the keys of o's
-// event that this shard owns, where their look-ups start: the keys of an
-// event were mostly last read long ago, or never.
-func (e *Engine) prefetchSlots(o *op) {
+// prefetchKeys starts bringing in what looking up the keys of o's event
+// that this shard owns reads, in stages some ops apart, each reading only
+// what the one before brought in: 0, the slots where their probes start;
+// 1, the entries in those slots; 2, the entries' live states.
+func (e *Engine) prefetchKeys(o *op, stage int) {
 	if o.owners == allOwners {
 		return // no hashes
 	}
-	groups := e.typeList[o.typ].r.groups
-	for i, g := range groups[:min(opHashes, len(groups))] {
-		if int(o.owners>>(i*ownerBits)&(1<<ownerBits-1)) == e.shard.idx {
+	r := e.typeList[o.typ].r
+	for i, g := range r.groups[:min(opHashes, len(r.groups))] {
+		if int(o.owners>>(i*ownerBits)&(1<<ownerBits-1)) != e.shard.idx {
+			continue
+		}
+		if stage == 0 {
 			g.keys.prefetch(o.hashes[i])
+			continue
+		}
+		en := g.keys.home(o.hashes[i])
+		if en == nil {
+			continue
+		}
+		if stage == 1 {
+			prefetch.Lines(unsafe.Pointer(en), int(unsafe.Sizeof(entry{})))
+			continue
+		}
+		for _, j := range r.inG[i] {
+			if pos := r.pats[j].pos; en.isLive(pos) && en.states[pos] != nil {
+				en.states[pos].Prefetch()
+			}
 		}
 	}
 }
