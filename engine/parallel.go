@@ -220,13 +220,12 @@ func (e *Engine) runShard() {
 		s.out, s.freed = b.out[s.idx][:0], b.freed[s.idx][:0]
 		for i, o := range b.ops {
 			s.tag.seg = i
-			if j := i + 4; j < len(b.ops) && b.ops[j].shards>>s.idx&1 != 0 {
-				b.ops[j].ev.PrefetchInline(slots) // decoded on another core
-			}
+			// What the ops to come read: see prefetchKeys.
 			if j := i + 6; j < len(b.ops) && b.ops[j].shards>>s.idx&1 != 0 {
 				e.prefetchKeys(&b.ops[j], 0)
 			}
 			if j := i + 4; j < len(b.ops) && b.ops[j].shards>>s.idx&1 != 0 {
+				b.ops[j].ev.PrefetchInline(slots) // decoded on another core
 				e.prefetchKeys(&b.ops[j], 1)
 			}
 			if j := i + 2; j < len(b.ops) && b.ops[j].shards>>s.idx&1 != 0 {
@@ -388,10 +387,11 @@ func (p *Parallel) drain() {
 	}
 }
 
-// owners returns which shard owns ev's key in each group of its route,
-// and the set of those shards. The routes and groups of every shard are
-// alike, and read-only. The shard comes from the key's high hash bits, the
-// key table's slot from its low ones.
+// owners fills in o's type, which shard owns the key of o's event in each
+// group of its route, the set of those shards, and the keys' hashes. The
+// types, routes and groups of every shard are alike, and read-only. The
+// shard comes from the key's high hash bits, the key table's slot from its
+// low ones.
 func (p *Parallel) owners(o *op) {
 	e, ev := p.shards[0], o.ev
 	te := e.typeOf(ev.Type)
