@@ -112,23 +112,22 @@ type Engine struct {
 	starts   []bool   // per pattern of the event's route: the event starts a partial match
 	shapes   map[string]*shape
 	// What routing and Validate need of each type (see typeOf): the
-	// types with a route or a shape, by name, and in a list when few.
+	// types with a route or a shape, by name; every entry by
+	// typeEntry.idx, those types in name order and then otherType, so that
+	// the engines of a Parallel number them alike.
 	typeMap   map[string]*typeEntry
-	types     []*typeEntry
+	typeList  []*typeEntry
 	otherType *typeEntry
-	// Every entry, by typeEntry.idx: the types in name order, then
-	// otherType, so that the engines of a Parallel number them alike.
-	typeList []*typeEntry
-	sorter   *eventtime.Sorter
-	timers   timerQueue
-	sink     Sink
-	pool     []*event.Event
-	dropped  []*event.Event // scratch of reset (see drop)
-	Stats    Stats
-	warned   map[string]bool
-	persist  *persistence
-	shard    *shard // set when the engine is one shard of a Parallel
-	seed     uint64 // of key hashes (see keyTable); a Parallel's shards share it
+	sorter    *eventtime.Sorter
+	timers    timerQueue
+	sink      Sink
+	pool      []*event.Event
+	dropped   []*event.Event // scratch of reset (see drop)
+	Stats     Stats
+	warned    map[string]bool
+	persist   *persistence
+	shard     *shard // set when the engine is one shard of a Parallel
+	seed      uint64 // of key hashes (see keyTable); a Parallel's shards share it
 }
 
 // New compiles the patterns of a checked set.
@@ -329,8 +328,6 @@ func newRoute(pats []*patternRT, typ string) *route {
 	return r
 }
 
-func (e *Engine) routes(typ string) *route { return e.typeOf(typ).r }
-
 // typeEntry is what the engine knows of an event type: its route, its
 // shape (nil when the type is not declared), and the key fields Validate
 // checks, those of the route's patterns that the shape does not require
@@ -377,7 +374,7 @@ func newTypeEntry(name string, r *route, sh *shape) *typeEntry {
 }
 
 // buildTypes makes the entries of every type with a route or a shape and
-// of all other types, and the table typeOf scans when there are few.
+// of all other types.
 func (e *Engine) buildTypes() {
 	names := map[string]bool{}
 	for t := range e.byType {
@@ -396,9 +393,6 @@ func (e *Engine) buildTypes() {
 		te.idx = int32(len(e.typeList))
 		e.typeMap[t] = te
 		e.typeList = append(e.typeList, te)
-		if len(names) <= maxTypeScan {
-			e.types = append(e.types, te)
-		}
 	}
 	e.otherType = newTypeEntry("", e.anyType, nil)
 	e.otherType.idx = int32(len(e.typeList))
@@ -410,7 +404,7 @@ func (e *Engine) buildTypes() {
 // matching.
 func (e *Engine) typeOf(typ string) *typeEntry {
 	if len(e.typeMap) <= maxTypeScan {
-		for _, t := range e.types {
+		for _, t := range e.typeList[:len(e.typeMap)] {
 			if t.name == typ { // lengths first, then bytes
 				return t
 			}

@@ -55,21 +55,26 @@ func (t *keyTable) get(h uint64, k []byte) *entry {
 	}
 }
 
-// prefetch starts bringing in the slot where a key of hash h starts its
-// probe.
-func (t *keyTable) prefetch(h uint64) {
-	if len(t.slots) > 0 {
-		prefetch.Lines(unsafe.Pointer(&t.slots[h&uint64(len(t.slots)-1)]), 1)
-	}
-}
-
-// home returns the entry in the slot where a key of hash h starts its
-// probe if it has that hash, else nil: most often the key's entry.
-func (t *keyTable) home(h uint64) *entry {
+// homeSlot returns the slot where the probe for a key of hash h starts;
+// nil for an empty table.
+func (t *keyTable) homeSlot(h uint64) *keySlot {
 	if len(t.slots) == 0 {
 		return nil
 	}
-	if s := &t.slots[h&uint64(len(t.slots)-1)]; s.hash == h {
+	return &t.slots[h&uint64(len(t.slots)-1)]
+}
+
+// prefetch starts bringing in the home slot of a key of hash h.
+func (t *keyTable) prefetch(h uint64) {
+	if s := t.homeSlot(h); s != nil {
+		prefetch.Lines(unsafe.Pointer(s), 1)
+	}
+}
+
+// home returns the entry in the home slot of a key of hash h if it has
+// that hash, else nil: most often the key's entry.
+func (t *keyTable) home(h uint64) *entry {
+	if s := t.homeSlot(h); s != nil && s.hash == h {
 		return s.en
 	}
 	return nil

@@ -141,11 +141,11 @@ type shard struct {
 
 // owns reports whether the event's key in the i-th group of its route
 // belongs to this shard.
-func (s *shard) owns(i int) bool {
-	if s.owners == allOwners {
-		return true
-	}
-	return int(s.owners>>(i*ownerBits)&(1<<ownerBits-1)) == s.idx
+func (s *shard) owns(i int) bool { return s.ownsIn(s.owners, i) }
+
+// ownsIn is owns for the owners of any op.
+func (s *shard) ownsIn(owners uint64, i int) bool {
+	return owners == allOwners || int(owners>>(i*ownerBits)&(1<<ownerBits-1)) == s.idx
 }
 
 func (s *shard) alert(a *alert.Alert, pat int) {
@@ -259,7 +259,7 @@ func (e *Engine) prefetchKeys(o *op, stage int) {
 	}
 	r := e.typeList[o.typ].r
 	for i, g := range r.groups[:min(opHashes, len(r.groups))] {
-		if int(o.owners>>(i*ownerBits)&(1<<ownerBits-1)) != e.shard.idx {
+		if !e.shard.ownsIn(o.owners, i) {
 			continue
 		}
 		if stage == 0 {

@@ -138,16 +138,15 @@ func TestSilentDeadlinesWakeOnce(t *testing.T) {
     followed_by b: b
 }`, Config{})
 	var seq uint64
-	for _, js := range []string{
-		`{"type":"a","time":%q,"k":"x"}`, // expires at 10s
-		`{"type":"a","time":%q,"k":"x"}`, // expires at 13s
-		`{"type":"a","time":%q,"k":"y"}`, // moves the watermark past 10s
-	} {
-		sec := []int{0, 3, 11}[seq]
-		if err := push(t, e, &seq, fmt.Sprintf(js, at(sec))); err != nil {
+	a := func(sec int, k string) {
+		t.Helper()
+		if err := push(t, e, &seq, fmt.Sprintf(`{"type":"a","time":%q,"k":%q}`, at(sec), k)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	a(0, "x")  // expires at 10 s
+	a(3, "x")  // expires at 13 s
+	a(11, "y") // moves the watermark past 10 s
 	x := entryOf(t, e, "x")
 	if want := t0.Add(13 * time.Second).UnixNano(); x.timer != want {
 		t.Fatalf("x wakes at %v, want %v (its last deadline)", time.Unix(0, x.timer).UTC(), time.Unix(0, want).UTC())
@@ -155,7 +154,7 @@ func TestSilentDeadlinesWakeOnce(t *testing.T) {
 	if n := x.states[0].PartialMatches(); n != 2 {
 		t.Fatalf("x holds %d partial matches before its wake, want 2", n)
 	}
-	push(t, e, &seq, fmt.Sprintf(`{"type":"a","time":%q,"k":"y"}`, at(14)))
+	a(14, "y")
 	if n := keys(e); n != 1 {
 		t.Fatalf("%d keys hold state after x's last deadline, want 1 (y)", n)
 	}

@@ -139,8 +139,4 @@ func (e *Event) PrefetchInline(n int) {
 
 // PrefetchHeader starts bringing in the event without its fields, and
 // without reading it: what letting go of it (Drop) reads.
-func (e *Event) PrefetchHeader() {
-	if e != nil {
-		prefetch.Lines(unsafe.Pointer(e), int(unsafe.Sizeof(*e)))
-	}
-}
+func (e *Event) PrefetchHeader() { e.PrefetchInline(0) }
