@@ -82,16 +82,22 @@ func (rt *patternRT) alert(e *Engine, parts []string, mt *nfa.Match) *alert.Aler
 		kind = "timeout"
 	}
 	// Stages in pattern order, each with its events in event-time order.
+	// The stages' ids share one array, and the stages another: an alert
+	// costs the same few allocations however many events it has.
 	var evs []alert.StageEvents
-	for s, st := range prog.Stages {
-		var ids []string
-		for _, me := range mt.Events {
-			if int(me.Stage) == s {
-				ids = append(ids, me.Event.ID)
+	if n := len(mt.Events); n > 0 {
+		ids := make([]string, 0, n)
+		evs = make([]alert.StageEvents, 0, min(n, len(prog.Stages)))
+		for s, st := range prog.Stages {
+			from := len(ids)
+			for _, me := range mt.Events {
+				if int(me.Stage) == s {
+					ids = append(ids, me.Event.ID)
+				}
 			}
-		}
-		if ids != nil {
-			evs = append(evs, alert.StageEvents{Stage: st.Name, IDs: ids})
+			if len(ids) > from {
+				evs = append(evs, alert.StageEvents{Stage: st.Name, IDs: ids[from:len(ids):len(ids)]})
+			}
 		}
 	}
 	r := rt.m.Render(mt, parts)
@@ -108,8 +114,11 @@ func (rt *patternRT) alert(e *Engine, parts []string, mt *nfa.Match) *alert.Aler
 		End:        mt.End,
 		DetectedAt: e.cfg.Now().UnixNano(),
 	}
-	for _, f := range r.Fields {
-		a.Fields = append(a.Fields, alert.Field{Name: f.Name, Value: f.Value})
+	if len(r.Fields) > 0 {
+		a.Fields = make([]alert.Field, len(r.Fields))
+		for i, f := range r.Fields {
+			a.Fields[i] = alert.Field{Name: f.Name, Value: f.Value}
+		}
 	}
 	return a
 }
