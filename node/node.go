@@ -33,10 +33,13 @@ type Config struct {
 	ID    string             // the node's name in status; default the host name
 	Store checkpoint.Options // storage settings (retention, dedupe window)
 
-	CacheBytes     int64         // key states cached in memory (engine.DefaultCacheBytes)
-	OutOfOrderness time.Duration // watermark = max event time - this
-	DefaultWithin  time.Duration // window of patterns that give none (24h)
-	Decoder        event.DecoderOptions
+	CacheBytes int64 // key states cached in memory (engine.DefaultCacheBytes)
+	// MaxPartialMatches caps the partial matches of one key of one
+	// pattern (nfa.DefaultMaxRuns); see engine.Config.
+	MaxPartialMatches int
+	OutOfOrderness    time.Duration // watermark = max event time - this
+	DefaultWithin     time.Duration // window of patterns that give none (24h)
+	Decoder           event.DecoderOptions
 
 	CommitEvents       int           // see pipeline.Config
 	CommitInterval     time.Duration // see pipeline.Config
@@ -197,6 +200,7 @@ func (n *Node) init() error {
 		CommitInterval:     n.cfg.CommitInterval,
 		CheckpointInterval: ckpt,
 		CacheBytes:         n.cfg.CacheBytes,
+		MaxPartialMatches:  n.cfg.MaxPartialMatches,
 		OutOfOrderness:     n.cfg.OutOfOrderness,
 		DefaultWithin:      n.cfg.DefaultWithin,
 		Decoder:            n.cfg.Decoder,

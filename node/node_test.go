@@ -22,6 +22,13 @@ func started(t *testing.T, dir string) (*Node, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return n, running(t, n)
+}
+
+// running runs an opened node until the test ends or the returned stop is
+// called, then closes it.
+func running(t *testing.T, n *Node) func() {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
@@ -39,7 +46,7 @@ func started(t *testing.T, dir string) (*Node, func()) {
 		})
 	}
 	t.Cleanup(stop)
-	return n, stop
+	return stop
 }
 
 const cardTesting = workload.ProbePattern

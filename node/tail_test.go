@@ -276,19 +276,7 @@ func startedWithTail(t *testing.T, maxAlerts int) *Node {
 		t.Fatal(err)
 	}
 	n.tail.maxAlerts = maxAlerts
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-		if err := n.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	wait.For(t, "the node to run", func() bool { return n.running.Load() })
+	running(t, n)
 	return n
 }
 

@@ -104,11 +104,14 @@ type Config struct {
 	// (Checkpoint can still be called).
 	CheckpointInterval time.Duration
 
-	CacheBytes     int64 // key states cached in memory (engine.DefaultCacheBytes)
-	OutOfOrderness time.Duration
-	DefaultWithin  time.Duration
-	Decoder        event.DecoderOptions
-	Version        func(name string) int
+	CacheBytes int64 // key states cached in memory (engine.DefaultCacheBytes)
+	// MaxPartialMatches caps the partial matches of one key of one
+	// pattern (nfa.DefaultMaxRuns); see engine.Config.
+	MaxPartialMatches int
+	OutOfOrderness    time.Duration
+	DefaultWithin     time.Duration
+	Decoder           event.DecoderOptions
+	Version           func(name string) int
 	// NewDecoder, if set, makes the decoder of record values (a protobuf or
 	// Avro one, say) in place of the JSON decoder, for the engine's schema
 	// and the Decoder options completed by the pipeline. It is called again
@@ -359,18 +362,19 @@ func (p *Pipeline) build() error {
 		}
 	}
 	p.eng, err = engine.New(cfg.Set, engine.Config{
-		StoreEmpty:     empty,
-		OutOfOrderness: cfg.OutOfOrderness,
-		DefaultWithin:  cfg.DefaultWithin,
-		Version:        cfg.Version,
-		Retiring:       cfg.Retiring,
-		Now:            cfg.Now,
-		Logger:         cfg.Logger,
-		Store:          (*landedStore)(p),
-		Recycle:        p.events.put,
-		CacheBytes:     cfg.CacheBytes,
-		Schema:         rs.schema,
-		Totals:         totals,
+		StoreEmpty:        empty,
+		OutOfOrderness:    cfg.OutOfOrderness,
+		DefaultWithin:     cfg.DefaultWithin,
+		Version:           cfg.Version,
+		Retiring:          cfg.Retiring,
+		Now:               cfg.Now,
+		Logger:            cfg.Logger,
+		Store:             (*landedStore)(p),
+		Recycle:           p.events.put,
+		CacheBytes:        cfg.CacheBytes,
+		MaxPartialMatches: cfg.MaxPartialMatches,
+		Schema:            rs.schema,
+		Totals:            totals,
 		// Several partitions: the watermark is their combined one.
 		ExternalWatermark: p.external(),
 	}, (*sink)(p))

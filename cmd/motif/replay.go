@@ -18,6 +18,7 @@ import (
 	"github.com/motifcep/motif/alert"
 	"github.com/motifcep/motif/engine"
 	"github.com/motifcep/motif/event"
+	"github.com/motifcep/motif/nfa"
 	"github.com/motifcep/motif/pattern"
 )
 
@@ -50,6 +51,7 @@ type replayOptions struct {
 	idField        string
 	strict         bool
 	workers        int
+	maxPartials    int
 }
 
 func replayFlags(stderr io.Writer) (*flag.FlagSet, *replayOptions) {
@@ -69,6 +71,7 @@ func replayFlags(stderr io.Writer) (*flag.FlagSet, *replayOptions) {
 	fs.StringVar(&o.idField, "id-field", "id", "field `NAME` of the event id")
 	fs.BoolVar(&o.strict, "strict", false, "stop at the first invalid event (exit 1) instead of skipping it")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "matching goroutines, each owning a share of the keys (the output does not depend on it)")
+	fs.IntVar(&o.maxPartials, "max-partial-matches", nfa.DefaultMaxRuns, "partial matches one key may hold per pattern; beyond `N` the newest are dropped, counted and warned about")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: motif replay -p FILE [-p FILE...] [-e EVENTS] [flags]")
 		fs.PrintDefaults()
@@ -83,6 +86,10 @@ func replay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if len(o.patterns) == 0 || fs.NArg() > 0 {
 		fs.Usage()
+		return 2
+	}
+	if o.maxPartials < 1 {
+		fmt.Fprintf(stderr, "motif replay: --max-partial-matches must be at least 1, not %d\n", o.maxPartials)
 		return 2
 	}
 	set, diags := pattern.Load(o.patterns...)
@@ -108,10 +115,11 @@ func replay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	out := bufio.NewWriterSize(stdout, 1<<16)
 	r := newReplayer(out, stderr, name)
 	eng, err := engine.NewParallel(set, engine.Config{
-		Recycle:        r.recycle,
-		OutOfOrderness: o.outOfOrderness.d,
-		DefaultWithin:  o.defaultWithin.d,
-		Logger:         slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Recycle:           r.recycle,
+		OutOfOrderness:    o.outOfOrderness.d,
+		DefaultWithin:     o.defaultWithin.d,
+		MaxPartialMatches: o.maxPartials,
+		Logger:            slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}, r, o.workers)
 	if err != nil {
 		r.finish()

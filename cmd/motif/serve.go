@@ -19,6 +19,7 @@ import (
 	"github.com/motifcep/motif/api"
 	"github.com/motifcep/motif/checkpoint"
 	"github.com/motifcep/motif/event"
+	"github.com/motifcep/motif/nfa"
 	"github.com/motifcep/motif/node"
 )
 
@@ -32,6 +33,7 @@ type serveOptions struct {
 	checkpointInterval, dedupeWindow     durationFlag
 	alertRetention, logRetention         durationFlag
 	cacheBytes                           int64
+	maxPartials                          int
 	typeField, timeField, idField        string
 	logLevel                             string
 
@@ -65,6 +67,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.Var(&o.alertRetention, "alert-retention", "keep alerts `D` of event time (default: all)")
 	fs.Var(&o.logRetention, "log-retention", "keep matched events of the embedded log `D` (default: all)")
 	fs.Int64Var(&o.cacheBytes, "cache-bytes", 256<<20, "bytes of key state cached in memory")
+	fs.IntVar(&o.maxPartials, "max-partial-matches", nfa.DefaultMaxRuns, "partial matches one key may hold per pattern; beyond `N` the newest are dropped, counted and warned about")
 	fs.StringVar(&o.typeField, "type-field", "type", "field `NAME` of the event type")
 	fs.StringVar(&o.timeField, "time-field", "time", "field `NAME` of the event time")
 	fs.StringVar(&o.idField, "id-field", "id", "field `NAME` of the event id")
@@ -140,6 +143,10 @@ func serve(args []string, stderr io.Writer) int {
 			return 2
 		}
 	}
+	if o.maxPartials < 1 {
+		fmt.Fprintf(stderr, "motif serve: --max-partial-matches must be at least 1, not %d\n", o.maxPartials)
+		return 2
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		fmt.Fprintf(stderr, "motif serve: --log-level: %v\n", err)
@@ -190,6 +197,7 @@ func runServer(ctx context.Context, o *serveOptions, log *slog.Logger) error {
 			LogRetention:   checkpoint.Retention{MaxAge: o.logRetention.d},
 		},
 		CacheBytes:         o.cacheBytes,
+		MaxPartialMatches:  o.maxPartials,
 		OutOfOrderness:     o.outOfOrderness.d,
 		DefaultWithin:      o.defaultWithin.d,
 		Decoder:            event.DecoderOptions{TypeField: o.typeField, TimeField: o.timeField, IDField: o.idField},

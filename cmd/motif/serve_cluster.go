@@ -67,6 +67,7 @@ func runCluster(ctx context.Context, o *serveOptions, log *slog.Logger) error {
 			Store: checkpoint.Options{Logger: log, DedupeWindow: dedupe,
 				AlertRetention: checkpoint.Retention{MaxAge: o.alertRetention.d}},
 			CacheBytes:         o.cacheBytes,
+			MaxPartialMatches:  o.maxPartials,
 			OutOfOrderness:     o.outOfOrderness.d,
 			DefaultWithin:      o.defaultWithin.d,
 			Decoder:            event.DecoderOptions{TypeField: o.typeField, TimeField: o.timeField, IDField: o.idField},

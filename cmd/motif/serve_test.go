@@ -30,3 +30,22 @@ func TestServeKafkaFlagsChecked(t *testing.T) {
 		}
 	}
 }
+
+// A cap on partial matches below 1 is a usage error of serve and replay,
+// named, before anything starts: 0 would mean no partial match at all, and
+// no cap is what the setting exists to prevent.
+func TestMaxPartialMatchesChecked(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"serve", "--data", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0", "--max-partial-matches", "0"},
+		{"replay", "-p", "../../examples/fraud.motif", "--max-partial-matches", "-1"},
+	} {
+		var stderr bytes.Buffer
+		if code := run(args, strings.NewReader(""), &bytes.Buffer{}, &stderr); code != 2 {
+			t.Errorf("%v: exit %d, want 2; stderr %s", args, code, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "--max-partial-matches must be at least 1") {
+			t.Errorf("%v: stderr %q", args, stderr.String())
+		}
+	}
+}
