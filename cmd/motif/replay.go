@@ -138,6 +138,14 @@ func replay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	el := time.Since(start)
 	rate := float64(r.read) / el.Seconds()
+	// The warning came when the cap first bit; the totals come last, per
+	// pattern, before the summary (which stays the last line).
+	for _, ps := range eng.PatternStats() {
+		if ps.CapDropped > 0 {
+			fmt.Fprintf(stderr, "motif replay: pattern %s: %d partial matches dropped by the cap (--max-partial-matches %d)\n",
+				ps.Name, ps.CapDropped, o.maxPartials)
+		}
+	}
 	st := eng.Stats()
 	fmt.Fprintf(stderr, "replay: %d events read, %d invalid, %d late, %d alerts, %.3fs, %.0f events/s\n",
 		r.read, st.Invalid+r.undecodable+r.invalid, st.Late, st.Alerts, el.Seconds(), rate)
