@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"slices"
+	"unsafe"
 
 	"github.com/motifcep/motif/event"
 	"github.com/motifcep/motif/nfa"
@@ -21,6 +22,35 @@ type keyGroup struct {
 	free    []*entry
 	keyBuf  []byte // the key of the event being processed (see keyOf)
 	curHash uint64 // and its hash: register files an entry under them
+	ids     idArena
+}
+
+// idArena hands out the ids of registered keys as strings copied into
+// shared chunks, so that a new key costs no allocation of its own (a
+// replay over keys that come and go registers a key for most of its
+// events). An id stays valid for as long as anything refers to it: timers
+// and alerts' key parts outlive the entry. A chunk is freed once none of
+// its ids is referred to, so a long-lived key may keep up to a chunk
+// alive: chunks are small, and with a store, whose cache counts what a key
+// costs, ids are allocated one by one (see register).
+type idArena struct{ buf []byte }
+
+const (
+	idChunk = 256
+	idMax   = 64 // longer ids get an allocation of their own
+)
+
+// copy returns b as a string of its own.
+func (a *idArena) copy(b []byte) string {
+	if len(b) == 0 || len(b) > idMax {
+		return string(b)
+	}
+	if cap(a.buf)-len(a.buf) < len(b) {
+		a.buf = make([]byte, 0, idChunk)
+	}
+	n := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return unsafe.String(&a.buf[n], len(b))
 }
 
 // entry is one key value of a group: the states of the group's patterns
@@ -147,12 +177,15 @@ func (en *entry) isFilled(pos int) bool { return pos >= 64 || en.filled>>pos&1 !
 
 // register puts a fresh entry into the map under the key in g.keyBuf.
 func (e *Engine) register(en *entry) {
-	en.setKey(string(en.g.keyBuf), en.g.curHash)
-	en.g.keys.put(en)
-	if e.persist != nil {
+	g := en.g
+	if p := e.persist; p != nil {
+		en.setKey(string(g.keyBuf), g.curHash)
 		en.bytes = en.fixedSize() // the rest is counted at the next Flush
-		e.persist.cached += int64(en.bytes)
+		p.cached += int64(en.bytes)
+	} else {
+		en.setKey(g.ids.copy(g.keyBuf), g.curHash)
 	}
+	g.keys.put(en)
 }
 
 // setKey gives a fresh entry its key, id, whose hash is h, before it goes
