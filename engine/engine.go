@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unique"
 
 	"github.com/motifcep/motif/alert"
 	"github.com/motifcep/motif/event"
@@ -335,9 +336,12 @@ func newRoute(pats []*patternRT, typ string) *route {
 type typeEntry struct {
 	idx  int32 // in Engine.typeList
 	name string
-	r    *route
-	sh   *shape
-	keys []keyCheck
+	// The canonical copy of name, which the decoder gives events (see
+	// event.Decoder): typeOf's comparisons meet the same bytes.
+	handle unique.Handle[string]
+	r      *route
+	sh     *shape
+	keys   []keyCheck
 }
 
 // keyCheck is the i-th key path of a pattern, in schema slot slot.
@@ -354,6 +358,10 @@ const maxTypeScan = 16
 // newTypeEntry works out the entry of a type with route r and shape sh.
 func newTypeEntry(name string, r *route, sh *shape) *typeEntry {
 	t := &typeEntry{name: name, r: r, sh: sh}
+	if name != "" {
+		t.handle = unique.Make(name)
+		t.name = t.handle.Value()
+	}
 	required := map[int]bool{}
 	if sh != nil {
 		for _, f := range sh.fields {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unique"
 	"unsafe"
 )
 
@@ -45,7 +46,7 @@ type Decoder struct {
 	scratch []byte // an unescaped string value
 	arena   strArena
 	clock   timeCache
-	types   map[string]string
+	types   map[string]unique.Handle[string]
 	lastTyp string
 	recent  [16]typeEntry // a cache of types in front of the map, in pairs
 }
@@ -78,7 +79,7 @@ func NewDecoder(schema *Schema, opts DecoderOptions) *Decoder {
 	if opts.Now == nil {
 		opts.Now = func() int64 { return time.Now().UnixNano() }
 	}
-	d := &Decoder{opts: opts, root: node{slot: -1}, types: map[string]string{}}
+	d := &Decoder{opts: opts, root: node{slot: -1}, types: map[string]unique.Handle[string]{}}
 	for slot, path := range schema.Paths() {
 		n := &d.root
 		for part := range strings.SplitSeq(path, ".") {

@@ -3,19 +3,27 @@ package event
 import (
 	"encoding/binary"
 	"math/bits"
+	"unique"
 	"unsafe"
 )
 
+// intern returns the type name b as a string. A name kept in d.types is
+// the process's canonical copy (unique.Make), which the matchers' programs
+// share: comparing an event's type with theirs then finds the same bytes
+// at once.
 func (d *Decoder) intern(b []byte) string {
 	if d.lastTyp == string(b) {
 		return d.lastTyp
 	}
-	s, ok := d.types[string(b)]
-	if !ok {
+	var s string
+	if h, ok := d.types[string(b)]; ok {
+		s = h.Value()
+	} else if len(d.types) < maxInterned && len(b) <= maxInternedLen {
+		h := unique.Make(string(b))
+		s = h.Value()
+		d.types[s] = h
+	} else {
 		s = string(b)
-		if len(d.types) < maxInterned && len(s) <= maxInternedLen {
-			d.types[s] = s
-		}
 	}
 	d.lastTyp = s
 	return s

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unique"
+	"unsafe"
 )
 
 // decodeWith decodes line with a schema of paths.
@@ -326,4 +328,27 @@ func (m *runtimeMem) read() {
 	var s runtime.MemStats
 	runtime.ReadMemStats(&s)
 	m.mallocs = s.Mallocs
+}
+
+// TestDecodeCanonicalTypes checks that events get the process's canonical
+// copy of their type name (unique.Make), the one the matchers' programs
+// hold, whichever path of the decoder reads it: a short plain name, a long
+// one, and an escaped one.
+func TestDecodeCanonicalTypes(t *testing.T) {
+	d := NewDecoder(NewSchema(), DecoderOptions{})
+	for _, tc := range []struct{ line, want string }{
+		{`{"type":"auth","time":1}`, "auth"},
+		{`{"type":"profile_change_request","time":1}`, "profile_change_request"},
+		{`{"type":"a\u0075th","time":1}`, "auth"},
+		{`{"time":1,"type":"auth"}`, "auth"},
+	} {
+		h := unique.Make(tc.want)
+		var ev Event
+		if err := d.Decode([]byte(tc.line), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type != tc.want || unsafe.StringData(ev.Type) != unsafe.StringData(h.Value()) {
+			t.Errorf("%s: type %q is not the canonical copy of %q", tc.line, ev.Type, tc.want)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unique"
 
 	"github.com/motifcep/motif/event"
 	"github.com/motifcep/motif/pattern"
@@ -269,6 +270,14 @@ func (c *compiler) pat(s *pattern.Stage) *pat {
 }
 
 func (c *compiler) predicate(typ string, where pattern.Expr) *cond {
+	if typ != "" {
+		// The decoder gives events the canonical copy of their type name
+		// (see event.Decoder): evalPred's comparison then meets the same
+		// bytes. The program keeps the handle, and so the copy.
+		h := unique.Make(typ)
+		c.prog.typeNames = append(c.prog.typeNames, h)
+		typ = h.Value()
+	}
 	pr := pred{typ: typ}
 	if where != nil {
 		pr.where = c.ec.value(where)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unique"
 	"unsafe"
 
 	"github.com/motifcep/motif/event"
@@ -474,5 +475,25 @@ func TestPrefetchChangesNothing(t *testing.T) {
 	m.Step(st, evs[2], &out)
 	if len(out.Matches) != 2 {
 		t.Fatalf("%d matches after the prefetches, want 2", len(out.Matches))
+	}
+}
+
+// TestPredicateTypesAreCanonical: a program compares event types with the
+// canonical copy of each stage's type name (unique.Make), which the
+// decoder gives events, so that the comparison meets the same bytes.
+func TestPredicateTypesAreCanonical(t *testing.T) {
+	prog := compileOne(t, src("within 1m", "begin a: a\nfollowed_by b: b where x > 1"), event.NewSchema())
+	n := 0
+	for _, p := range prog.preds {
+		if p.typ == "" {
+			continue
+		}
+		n++
+		if unsafe.StringData(p.typ) != unsafe.StringData(unique.Make(p.typ).Value()) {
+			t.Errorf("the type %q of a predicate is not the canonical copy", p.typ)
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d typed predicates, want 2", n)
 	}
 }

@@ -3,6 +3,7 @@ package nfa
 import (
 	"fmt"
 	"strings"
+	"unique"
 
 	"github.com/motifcep/motif/pattern"
 )
@@ -92,7 +93,8 @@ type Program struct {
 	skipStage int32 // for to_first / to_last
 	Suppress  int64 // ns; 0 = none
 	Severity  pattern.Severity
-	MaxRuns   int // cap on partial matches per key
+	MaxRuns   int                     // cap on partial matches per key
+	typeNames []unique.Handle[string] // keep the canonical type names of preds (see predicate)
 
 	states []state
 	start  int32
