@@ -567,14 +567,17 @@ func (e *Engine) process(ev *event.Event, te *typeEntry) {
 			starts[j] = r.starts[j] && r.pats[j].m.Starts(ev)
 			create = create || starts[j]
 		}
-		k := g.keyOf(ev) // g.keyBuf holds it until the group's entry is registered
+		var k []byte
 		var h uint64
-		if e.shard != nil && i < opHashes && e.shard.owners != allOwners {
-			h = e.shard.hashes[i] // its Parallel's, with the same seed
+		if s := e.shard; s != nil && i < opHashes && s.owners != allOwners {
+			// Its Parallel's, hashed with the same seed.
+			sp := s.keys[i]
+			k, h = s.batch[sp.at:sp.at+sp.n:sp.at+sp.n], s.hashes[i]
 		} else {
+			k = g.keyOf(ev)
 			h = e.hashKey(k)
 		}
-		g.curHash = h // for register
+		g.curKey, g.curHash = k, h // for register and keyParts
 		var en *entry
 		if create {
 			en = e.lookup(g, k, h)

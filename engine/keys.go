@@ -15,13 +15,16 @@ import (
 // that an event costs one key lookup per key, not one per pattern, and a key
 // has one timer however many of its patterns wait.
 type keyGroup struct {
-	idx     int
-	slots   []int
-	pats    []*patternRT // in pattern order
-	keys    keyTable
-	free    []*entry
-	keyBuf  []byte // the key of the event being processed (see keyOf)
-	curHash uint64 // and its hash: register files an entry under them
+	idx    int
+	slots  []int
+	pats   []*patternRT // in pattern order
+	keys   keyTable
+	free   []*entry
+	keyBuf []byte // where keyOf builds keys
+	// The key of the event being processed (in keyBuf, or in a shard's
+	// batch) and its hash: register files an entry under them.
+	curKey  []byte
+	curHash uint64
 	ids     idArena
 }
 
@@ -175,15 +178,15 @@ func (en *entry) isLive(pos int) bool { return pos >= 64 || en.live>>pos&1 != 0 
 // isFilled reports whether the state at pos may need a reset.
 func (en *entry) isFilled(pos int) bool { return pos >= 64 || en.filled>>pos&1 != 0 }
 
-// register puts a fresh entry into the map under the key in g.keyBuf.
+// register puts a fresh entry into the map under the key in g.curKey.
 func (e *Engine) register(en *entry) {
 	g := en.g
 	if p := e.persist; p != nil {
-		en.setKey(string(g.keyBuf), g.curHash)
+		en.setKey(string(g.curKey), g.curHash)
 		en.bytes = en.fixedSize() // the rest is counted at the next Flush
 		p.cached += int64(en.bytes)
 	} else {
-		en.setKey(g.ids.copy(g.keyBuf), g.curHash)
+		en.setKey(g.ids.copy(g.curKey), g.curHash)
 	}
 	g.keys.put(en)
 }
@@ -205,7 +208,7 @@ func (en *entry) hasKey(k []byte) bool {
 
 // keyParts returns the key as alerts show it (few keys ever alert): from
 // the entry's id, or for an unregistered entry, the entry of the key being
-// processed, from the key in g.keyBuf.
+// processed, from g.curKey.
 func (en *entry) keyParts() []string {
 	if len(en.g.slots) == 0 {
 		return nil
@@ -213,7 +216,7 @@ func (en *entry) keyParts() []string {
 	if en.reg {
 		return partsOf(en.id) // parts of the id: no copy
 	}
-	return partsOf(en.g.keyBuf)
+	return partsOf(en.g.curKey)
 }
 
 // settle forgets an entry whose states are all idle, or sets its timer to

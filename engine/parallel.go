@@ -32,10 +32,10 @@ type Parallel struct {
 	shards []*Engine
 	one    *Engine // the only engine, when there is one: called directly
 
-	keyBuf []byte
 	stats  Stats
 	warned map[string]bool
-	ops    []op // the batch being filled
+	ops    []op   // the batch being filled
+	keys   []byte // the keys its ops carry (see op.keys)
 	flight []*parBatch
 	pos    []int // merge's place in each shard's emissions
 	free   []*parBatch
@@ -58,9 +58,15 @@ type op struct {
 	// owners found them: the shard reads each key's slot in its table a
 	// few ops ahead, and does not hash the key again.
 	hashes [opHashes]uint64
+	// Where those keys are in the batch's keys: the shard does not build
+	// them again.
+	keys [opHashes]keySpan
 }
 
-// opHashes is how many of an event's key hashes an op carries.
+// keySpan is where a key is in a batch's keys.
+type keySpan struct{ at, n uint32 }
+
+// opHashes is how many of an event's key hashes (and keys) an op carries.
 const opHashes = 2
 
 // ownerBits is the width of a group's shard in op.owners; a route with
@@ -73,6 +79,7 @@ const (
 // parBatch is a run of ops on its way through the shards.
 type parBatch struct {
 	ops   []op
+	keys  []byte           // the keys of the ops (see op.keys)
 	out   [][]item         // per shard: what it emitted, in its order
 	freed [][]*event.Event // per shard: events its states let go of that no one holds
 	done  int              // shards done with it (counted by the Parallel)
@@ -131,6 +138,8 @@ type shard struct {
 	idx    int
 	owners uint64 // of the op being matched
 	hashes *[opHashes]uint64
+	keys   *[opHashes]keySpan
+	batch  []byte // the keys of the batch being matched
 	tag    tag
 	out    []item
 	freed  []*event.Event
@@ -218,6 +227,7 @@ func (e *Engine) runShard() {
 	slots := e.Schema().Len()
 	for b := range s.in {
 		s.out, s.freed = b.out[s.idx][:0], b.freed[s.idx][:0]
+		s.batch = b.keys
 		for i, o := range b.ops {
 			s.tag.seg = i
 			// What the ops to come read: see prefetchKeys.
@@ -235,7 +245,7 @@ func (e *Engine) runShard() {
 			if o.ev != nil {
 				e.fireTimers(o.at)
 				if o.shards>>s.idx&1 != 0 { // else: none of its keys is this shard's
-					s.owners, s.hashes = o.owners, &b.ops[i].hashes
+					s.owners, s.hashes, s.keys = o.owners, &b.ops[i].hashes, &b.ops[i].keys
 					e.process(o.ev, e.typeList[o.typ])
 				}
 				continue
@@ -244,7 +254,7 @@ func (e *Engine) runShard() {
 			e.flushHeld()
 		}
 		b.out[s.idx], b.freed[s.idx] = s.out, s.freed
-		s.out, s.freed = nil, nil
+		s.out, s.freed, s.batch = nil, nil, nil
 		s.done <- b
 	}
 }
@@ -402,10 +412,14 @@ func (p *Parallel) owners(o *op) {
 		return
 	}
 	for i, g := range r.groups {
-		p.keyBuf = appendKey(p.keyBuf[:0], g.slots, ev)
-		h := e.hashKey(p.keyBuf)
+		at := len(p.keys)
+		p.keys = appendKey(p.keys, g.slots, ev)
+		h := e.hashKey(p.keys[at:])
 		if i < opHashes {
 			o.hashes[i] = h
+			o.keys[i] = keySpan{uint32(at), uint32(len(p.keys) - at)}
+		} else {
+			p.keys = p.keys[:at] // the shards build it
 		}
 		s := (h >> 32) % uint64(len(p.shards))
 		o.owners |= s << (i * ownerBits)
@@ -429,6 +443,7 @@ func (p *Parallel) dispatch() {
 		b = &parBatch{out: make([][]item, len(p.shards)), freed: make([][]*event.Event, len(p.shards))}
 	}
 	b.ops, p.ops = p.ops, b.ops[:0]
+	b.keys, p.keys = p.keys, b.keys[:0]
 	for _, e := range p.shards {
 		e.shard.in <- b
 	}
