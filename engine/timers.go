@@ -59,7 +59,7 @@ type timerQueue struct {
 	nearEnd int64
 	wheel   []wheelSlot        // by bucket number (at >> bucketShift) modulo wheelBuckets; nil until needed
 	far     map[int64]*[]timer // the buckets whose wheel slot another one holds
-	buckets bucketHeap         // the numbers of the buckets
+	buckets bucketQueue        // the numbers of the buckets
 	spare   []*[]timer         // emptied buckets, for reuse
 	stored  int                // timers in near and far, live and stale
 	live    int                // timers that are not stale: entries with en.timer set
@@ -181,7 +181,10 @@ func (q *timerQueue) take(b int64) *[]timer {
 
 // eachBucket calls f with the timers of every bucket.
 func (q *timerQueue) eachBucket(f func(ts *[]timer)) {
-	for _, b := range q.buckets {
+	for _, b := range q.buckets.run[q.buckets.head:] {
+		f(q.bucket(b))
+	}
+	for _, b := range q.buckets.heap {
 		f(q.bucket(b))
 	}
 }
@@ -225,7 +228,7 @@ func (q *timerQueue) first(t int64) *timer {
 			q.pop()
 			continue
 		}
-		if len(q.buckets) == 0 || q.buckets[0]<<bucketShift > t {
+		if q.buckets.len() == 0 || q.buckets.min()<<bucketShift > t {
 			return nil
 		}
 		b := q.buckets.pop()
@@ -359,23 +362,61 @@ func siftDown[E any](h []E, i int, less func(a, b *E) bool) {
 	}
 }
 
-// bucketHeap is a min-heap of bucket numbers: it changes once a bucket,
-// not once a timer. Typed, so that a push or a pop allocates nothing.
-type bucketHeap []int64
+// bucketQueue holds the numbers of the buckets, the smallest out first. A
+// bucket is made when the first timer due in its second is set, and that
+// is nearly always later than every bucket there is (a window after the
+// event being matched): such a bucket joins a sorted run at its end and
+// leaves from its front, in constant time. Any other goes to a min-heap.
+// Typed, so that a push or a pop allocates nothing.
+type bucketQueue struct {
+	run  []int64 // ascending; run[head:] are queued
+	head int
+	heap []int64 // the buckets made out of order
+}
 
 func bucketLess(a, b *int64) bool { return *a < *b }
 
-func (h *bucketHeap) push(b int64) {
-	*h = append(*h, b)
-	siftUp(*h, len(*h)-1, bucketLess)
+// len returns the number of buckets queued.
+func (q *bucketQueue) len() int { return len(q.run) - q.head + len(q.heap) }
+
+// min returns the smallest bucket; the queue must not be empty.
+func (q *bucketQueue) min() int64 {
+	if q.head == len(q.run) || len(q.heap) > 0 && q.heap[0] < q.run[q.head] {
+		return q.heap[0]
+	}
+	return q.run[q.head]
 }
 
-func (h *bucketHeap) pop() int64 {
-	s := *h
-	top, n := s[0], len(s)-1
-	s[0] = s[n]
-	*h = s[:n]
-	siftDown(*h, 0, bucketLess)
+// push queues bucket b, which is not queued.
+func (q *bucketQueue) push(b int64) {
+	if n := len(q.run); n == q.head || q.run[n-1] < b {
+		q.run = append(q.run, b)
+		return
+	}
+	q.heap = append(q.heap, b)
+	siftUp(q.heap, len(q.heap)-1, bucketLess)
+}
+
+// pop takes the smallest bucket out; the queue must not be empty.
+func (q *bucketQueue) pop() int64 {
+	if q.head < len(q.run) && (len(q.heap) == 0 || q.run[q.head] < q.heap[0]) {
+		b := q.run[q.head]
+		q.head++
+		switch {
+		case q.head == len(q.run):
+			q.run, q.head = q.run[:0], 0
+		case q.head >= 1024 && 2*q.head >= len(q.run):
+			// Move the queued half down, so that the run stays within twice
+			// what it holds.
+			q.run, q.head = q.run[:copy(q.run, q.run[q.head:])], 0
+		}
+		return b
+	}
+	h := q.heap
+	top, n := h[0], len(h)-1
+	h[0] = h[n]
+	q.heap = h[:n]
+	siftDown(q.heap, 0, bucketLess)
 	return top
 }
 

@@ -93,36 +93,65 @@ func TestTimerQueueGivesMemoryBack(t *testing.T) {
 	}
 	room := cap(q.near) // the emptied buckets kept for reuse are bounded apart
 	q.eachBucket(func(ts *[]timer) { room += cap(*ts) })
-	if live := q.len(); live != 1000 || room > 4*live+(len(q.buckets)+1)*minTimerCap {
-		t.Fatalf("%d live timers, room for %d in %d buckets", live, room, len(q.buckets))
+	if live := q.len(); live != 1000 || room > 4*live+(q.buckets.len()+1)*minTimerCap {
+		t.Fatalf("%d live timers, room for %d in %d buckets", live, room, q.buckets.len())
 	}
 }
 
-// TestBucketHeapOrder: buckets come out of the heap smallest first.
-func TestBucketHeapOrder(t *testing.T) {
+// TestBucketQueueOrder: buckets come out of the queue smallest first,
+// whether they come in nearly in order (the run) or in any order (the
+// heap), with pops among the pushes.
+func TestBucketQueueOrder(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	var h bucketHeap
-	var want []int64
-	for i := range 2000 {
-		b := r.Int64N(500)
-		h.push(b)
-		want = append(want, b)
-		if i%3 == 2 { // pops among the pushes
-			slices.Sort(want)
-			if got := h.pop(); got != want[0] {
-				t.Fatalf("pop %d, want %d", got, want[0])
+	for _, tc := range []struct {
+		name string
+		next func(last int64) int64
+	}{
+		{"any order", func(int64) int64 { return r.Int64N(5000) }},
+		{"mostly later", func(last int64) int64 {
+			if r.IntN(10) == 0 {
+				return last - r.Int64N(50)
 			}
-			want = want[1:]
+			return last + 1 + r.Int64N(3)
+		}},
+	} {
+		var q bucketQueue
+		queued := map[int64]bool{}
+		var want []int64
+		last := int64(1000)
+		for i := range 5000 {
+			b := tc.next(last)
+			if queued[b] {
+				continue // a bucket is queued once
+			}
+			last = max(last, b)
+			q.push(b)
+			queued[b] = true
+			want = append(want, b)
+			if i%3 == 2 { // pops among the pushes
+				slices.Sort(want)
+				if got := q.pop(); got != want[0] {
+					t.Fatalf("%s: pop %d, want %d", tc.name, got, want[0])
+				}
+				delete(queued, want[0])
+				want = want[1:]
+			}
+			if q.len() != len(want) {
+				t.Fatalf("%s: len %d, want %d", tc.name, q.len(), len(want))
+			}
 		}
-	}
-	slices.Sort(want)
-	for _, w := range want {
-		if got := h.pop(); got != w {
-			t.Fatalf("pop %d, want %d", got, w)
+		slices.Sort(want)
+		for _, w := range want {
+			if m := q.min(); m != w {
+				t.Fatalf("%s: min %d, want %d", tc.name, m, w)
+			}
+			if got := q.pop(); got != w {
+				t.Fatalf("%s: pop %d, want %d", tc.name, got, w)
+			}
 		}
-	}
-	if len(h) != 0 {
-		t.Fatalf("%d left", len(h))
+		if q.len() != 0 {
+			t.Fatalf("%s: %d left", tc.name, q.len())
+		}
 	}
 }
 
