@@ -3,6 +3,7 @@ package engine
 import (
 	"cmp"
 	"errors"
+	"math/bits"
 	"strings"
 	"unsafe"
 
@@ -53,7 +54,10 @@ type op struct {
 	at     int64
 	owners uint64 // the shard of the event's key in each group of its route, ownerBits a group
 	shards uint32 // bit i: shard i owns the key of some group
-	typ    int32  // the event's typeEntry.idx
+	// Bit s*opHashes+i: shard s owns the key of group i, for the groups
+	// whose hashes the op carries (none with allOwners).
+	mine uint32
+	typ  int32 // the event's typeEntry.idx
 	// The hashes of the event's keys in the first groups of its route, as
 	// owners found them: the shard reads each key's slot in its table a
 	// few ops ahead, and does not hash the key again.
@@ -264,14 +268,14 @@ func (e *Engine) runShard() {
 // what the one before brought in: 0, the slots where their probes start;
 // 1, the entries in those slots; 2, the entries' live states.
 func (e *Engine) prefetchKeys(o *op, stage int) {
-	if o.owners == allOwners {
-		return // no hashes
+	mine := o.mine >> (e.shard.idx * opHashes) & (1<<opHashes - 1)
+	if mine == 0 {
+		return
 	}
 	r := e.typeList[o.typ].r
-	for i, g := range r.groups[:min(opHashes, len(r.groups))] {
-		if !e.shard.ownsIn(o.owners, i) {
-			continue
-		}
+	for ; mine != 0; mine &= mine - 1 {
+		i := bits.TrailingZeros32(mine)
+		g := r.groups[i]
 		if stage == 0 {
 			g.keys.prefetch(o.hashes[i])
 			continue
@@ -424,6 +428,9 @@ func (p *Parallel) owners(o *op) {
 		s := (h >> 32) % uint64(len(p.shards))
 		o.owners |= s << (i * ownerBits)
 		o.shards |= 1 << s
+		if i < opHashes {
+			o.mine |= 1 << (int(s)*opHashes + i)
+		}
 	}
 }
 
