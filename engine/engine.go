@@ -569,10 +569,10 @@ func (e *Engine) process(ev *event.Event, te *typeEntry) {
 		}
 		var k []byte
 		var h uint64
-		if s := e.shard; s != nil && i < opHashes && s.owners != allOwners {
+		if s := e.shard; s != nil && i < opHashes && s.op.owners != allOwners {
 			// Its Parallel's, hashed with the same seed.
-			sp := s.keys[i]
-			k, h = s.batch[sp.at:sp.at+sp.n:sp.at+sp.n], s.hashes[i]
+			sp := s.op.keys[i]
+			k, h = s.batch[sp.at:sp.at+sp.n:sp.at+sp.n], s.op.hashes[i]
 		} else {
 			k = g.keyOf(ev)
 			h = e.hashKey(k)

@@ -4,9 +4,9 @@ import (
 	"encoding/binary"
 	"math"
 	"slices"
-	"unsafe"
 
 	"github.com/motifcep/motif/event"
+	"github.com/motifcep/motif/internal/arena"
 	"github.com/motifcep/motif/nfa"
 )
 
@@ -25,36 +25,15 @@ type keyGroup struct {
 	// batch) and its hash: register files an entry under them.
 	curKey  []byte
 	curHash uint64
-	ids     idArena
+	ids     []byte // the chunk register copies ids into (see package arena)
 }
 
-// idArena hands out the ids of registered keys as strings copied into
-// shared chunks, so that a new key costs no allocation of its own (a
-// replay over keys that come and go registers a key for most of its
-// events). An id stays valid for as long as anything refers to it: timers
-// and alerts' key parts outlive the entry. A chunk is freed once none of
-// its ids is referred to, so a long-lived key may keep up to a chunk
-// alive: chunks are small, and with a store, whose cache counts what a key
-// costs, ids are allocated one by one (see register).
-type idArena struct{ buf []byte }
-
+// The chunks of key ids: a long-lived key may keep its chunk alive, so
+// they are small.
 const (
 	idChunk = 256
 	idMax   = 64 // longer ids get an allocation of their own
 )
-
-// copy returns b as a string of its own.
-func (a *idArena) copy(b []byte) string {
-	if len(b) == 0 || len(b) > idMax {
-		return string(b)
-	}
-	if cap(a.buf)-len(a.buf) < len(b) {
-		a.buf = make([]byte, 0, idChunk)
-	}
-	n := len(a.buf)
-	a.buf = append(a.buf, b...)
-	return unsafe.String(&a.buf[n], len(b))
-}
 
 // entry is one key value of a group: the states of the group's patterns
 // for it (nil for a pattern that never kept anything here).
@@ -178,7 +157,11 @@ func (en *entry) isLive(pos int) bool { return pos >= 64 || en.live>>pos&1 != 0 
 // isFilled reports whether the state at pos may need a reset.
 func (en *entry) isFilled(pos int) bool { return pos >= 64 || en.filled>>pos&1 != 0 }
 
-// register puts a fresh entry into the map under the key in g.curKey.
+// register puts a fresh entry into the map under the key in g.curKey. In
+// memory its id is copied into a chunk shared with other keys' (a replay
+// over keys that come and go registers a key for most of its events); the
+// id outlives the entry in timers and alerts' key parts. With a store,
+// whose cache counts what a key costs, each id is a string of its own.
 func (e *Engine) register(en *entry) {
 	g := en.g
 	if p := e.persist; p != nil {
@@ -186,7 +169,7 @@ func (e *Engine) register(en *entry) {
 		en.bytes = en.fixedSize() // the rest is counted at the next Flush
 		p.cached += int64(en.bytes)
 	} else {
-		en.setKey(g.ids.copy(g.curKey), g.curHash)
+		en.setKey(arena.String(&g.ids, g.curKey, idChunk, idMax), g.curHash)
 	}
 	g.keys.put(en)
 }

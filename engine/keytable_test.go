@@ -95,33 +95,3 @@ func TestKeyTableSampleVisitsEveryKey(t *testing.T) {
 		t.Fatalf("13 samples of 8 saw %d of 100 keys", len(seen))
 	}
 }
-
-// TestIDArena checks the ids of registered keys: each is its own bytes
-// however many come after it in the same chunk, and short ones share
-// chunks, so that registering a key costs no allocation of its own.
-func TestIDArena(t *testing.T) {
-	keys := make([][]byte, 1000)
-	for i := range keys {
-		keys[i] = fmt.Appendf(nil, "\x03\x06\x00\x00\x00c%05d", i)
-	}
-	ids := make([]string, len(keys))
-	allocs := testing.AllocsPerRun(10, func() {
-		var a idArena
-		for i, k := range keys {
-			ids[i] = a.copy(k)
-		}
-	})
-	for i, id := range ids {
-		if id != string(keys[i]) {
-			t.Fatalf("id %d is %q, want %q", i, id, keys[i])
-		}
-	}
-	// 1000 ids of 11 bytes fill 43 chunks of 256 bytes.
-	if allocs > 50 {
-		t.Errorf("1000 ids took %.0f allocations", allocs)
-	}
-	var a idArena
-	if long := strings.Repeat("k", idMax+1); a.copy([]byte(long)) != long {
-		t.Errorf("a long id is not its own")
-	}
-}

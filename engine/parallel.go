@@ -140,10 +140,8 @@ func (a *tag) compare(b *tag) int {
 // shard is what an Engine that is one shard of a Parallel needs.
 type shard struct {
 	idx    int
-	owners uint64 // of the op being matched
-	hashes *[opHashes]uint64
-	keys   *[opHashes]keySpan
-	batch  []byte // the keys of the batch being matched
+	op     *op    // being matched
+	batch  []byte // the keys of the batch being matched (see op.keys)
 	tag    tag
 	out    []item
 	freed  []*event.Event
@@ -154,10 +152,8 @@ type shard struct {
 
 // owns reports whether the event's key in the i-th group of its route
 // belongs to this shard.
-func (s *shard) owns(i int) bool { return s.ownsIn(s.owners, i) }
-
-// ownsIn is owns for the owners of any op.
-func (s *shard) ownsIn(owners uint64, i int) bool {
+func (s *shard) owns(i int) bool {
+	owners := s.op.owners
 	return owners == allOwners || int(owners>>(i*ownerBits)&(1<<ownerBits-1)) == s.idx
 }
 
@@ -249,7 +245,7 @@ func (e *Engine) runShard() {
 			if o.ev != nil {
 				e.fireTimers(o.at)
 				if o.shards>>s.idx&1 != 0 { // else: none of its keys is this shard's
-					s.owners, s.hashes, s.keys = o.owners, &b.ops[i].hashes, &b.ops[i].keys
+					s.op = &b.ops[i]
 					e.process(o.ev, e.typeList[o.typ])
 				}
 				continue
@@ -258,7 +254,7 @@ func (e *Engine) runShard() {
 			e.flushHeld()
 		}
 		b.out[s.idx], b.freed[s.idx] = s.out, s.freed
-		s.out, s.freed, s.batch = nil, nil, nil
+		s.out, s.freed, s.op, s.batch = nil, nil, nil, nil
 		s.done <- b
 	}
 }
@@ -419,17 +415,15 @@ func (p *Parallel) owners(o *op) {
 		at := len(p.keys)
 		p.keys = appendKey(p.keys, g.slots, ev)
 		h := e.hashKey(p.keys[at:])
-		if i < opHashes {
-			o.hashes[i] = h
-			o.keys[i] = keySpan{uint32(at), uint32(len(p.keys) - at)}
-		} else {
-			p.keys = p.keys[:at] // the shards build it
-		}
 		s := (h >> 32) % uint64(len(p.shards))
 		o.owners |= s << (i * ownerBits)
 		o.shards |= 1 << s
 		if i < opHashes {
+			o.hashes[i] = h
+			o.keys[i] = keySpan{uint32(at), uint32(len(p.keys) - at)}
 			o.mine |= 1 << (int(s)*opHashes + i)
+		} else {
+			p.keys = p.keys[:at] // the shards build it
 		}
 	}
 }

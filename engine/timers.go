@@ -181,12 +181,7 @@ func (q *timerQueue) take(b int64) *[]timer {
 
 // eachBucket calls f with the timers of every bucket.
 func (q *timerQueue) eachBucket(f func(ts *[]timer)) {
-	for _, b := range q.buckets.run[q.buckets.head:] {
-		f(q.bucket(b))
-	}
-	for _, b := range q.buckets.heap {
-		f(q.bucket(b))
-	}
+	q.buckets.each(func(b int64) { f(q.bucket(b)) })
 }
 
 // remove takes en's timer, if any, out of the queue (it goes stale).
@@ -379,12 +374,28 @@ func bucketLess(a, b *int64) bool { return *a < *b }
 // len returns the number of buckets queued.
 func (q *bucketQueue) len() int { return len(q.run) - q.head + len(q.heap) }
 
+// each calls f with every bucket queued, in no order.
+func (q *bucketQueue) each(f func(b int64)) {
+	for _, b := range q.run[q.head:] {
+		f(b)
+	}
+	for _, b := range q.heap {
+		f(b)
+	}
+}
+
+// fromRun reports whether the smallest bucket is the run's first; the
+// queue must not be empty.
+func (q *bucketQueue) fromRun() bool {
+	return q.head < len(q.run) && (len(q.heap) == 0 || q.run[q.head] < q.heap[0])
+}
+
 // min returns the smallest bucket; the queue must not be empty.
 func (q *bucketQueue) min() int64 {
-	if q.head == len(q.run) || len(q.heap) > 0 && q.heap[0] < q.run[q.head] {
-		return q.heap[0]
+	if q.fromRun() {
+		return q.run[q.head]
 	}
-	return q.run[q.head]
+	return q.heap[0]
 }
 
 // push queues bucket b, which is not queued.
@@ -399,7 +410,7 @@ func (q *bucketQueue) push(b int64) {
 
 // pop takes the smallest bucket out; the queue must not be empty.
 func (q *bucketQueue) pop() int64 {
-	if q.head < len(q.run) && (len(q.heap) == 0 || q.run[q.head] < q.heap[0]) {
+	if q.fromRun() {
 		b := q.run[q.head]
 		q.head++
 		switch {

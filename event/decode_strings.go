@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"unique"
 	"unsafe"
+
+	"github.com/motifcep/motif/internal/arena"
 )
 
 // intern returns the type name b as a string. A name kept in d.types is
@@ -69,7 +71,8 @@ var lowBytes = func() (t [17][2]uint64) {
 	return t
 }()
 
-// strArena hands out strings copied into shared chunks.
+// strArena hands out strings copied into shared chunks (see package
+// arena), a word at a time where it can.
 type strArena struct{ buf []byte }
 
 const (
@@ -129,17 +132,4 @@ func (a *strArena) copyAt(b []byte, i, n int) string {
 	return unsafe.String(&spare[0], n)
 }
 
-func (a *strArena) copy(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	if len(b) > arenaMax {
-		return string(b)
-	}
-	if cap(a.buf)-len(a.buf) < len(b) {
-		a.buf = make([]byte, 0, arenaChunk)
-	}
-	n := len(a.buf)
-	a.buf = append(a.buf, b...)
-	return unsafe.String(&a.buf[n], len(b))
-}
+func (a *strArena) copy(b []byte) string { return arena.String(&a.buf, b, arenaChunk, arenaMax) }
